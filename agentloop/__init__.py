@@ -1,0 +1,20 @@
+"""agentloop: an async runtime for agentic critique-and-refine driven by real execution feedback.
+
+Public names only; importing agentloop does no work.
+"""
+
+from .api import aresume, arun, load_run, resume, run
+from .errors import AgentloopError, InputError, ModelError, RunError, TaskFileError
+from .feedback import Feedback
+from .graph import Turn, TurnGraph
+from .models import Completion, Model, Request, Usage
+from .result import RunResult
+from .store import Store
+from .task import Task
+
+__all__ = [
+    "AgentloopError", "Completion", "Feedback", "InputError", "Model", "ModelError", "Request", "RunError",
+    "RunResult", "Store", "Task", "TaskFileError", "Turn", "TurnGraph", "Usage",
+    "aresume", "arun", "load_run", "resume", "run",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,92 @@
+"""The library entry points (SPEC §5): ``run``, ``arun``, ``resume``, ``aresume``, ``load_run``."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from .errors import ModelURIError, TaskFileError
+from .graph import TurnGraph
+from .models import normalize_uri
+from .orchestrator import EventSink, execute
+from .result import RunResult
+from .store import Store
+from .task import Task
+
+
+def resolve_models(task: Task, model: str | None = None) -> dict[str, str]:
+    """The normalized model URI of every role: ``model`` (like ``--model``) overrides them all.
+
+    URIs from the task file resolve relative paths against the task's folder; ``model`` against
+    the current folder. A bad URI is an ``InputError`` naming where it came from.
+    """
+    if model is not None:
+        return {"default": normalize_uri(model, None)}
+    out = {}
+    for role, uri in task.models.items():
+        try:
+            out[role] = normalize_uri(uri, task.source_dir)
+        except ModelURIError as exc:
+            raise TaskFileError(task.source_label, f"models.{role}", str(exc)) from None
+    return out
+
+
+def _open_store(store: Store | str | Path | None) -> tuple[Store, bool]:
+    return (store, False) if isinstance(store, Store) else (Store(store), True)
+
+
+async def arun(task: Task, model: str | None = None, *, store: Store | str | Path | None = None,
+               seed: int | None = None, on_event: EventSink | None = None) -> RunResult:
+    """Run ``task`` to the end and return its result; every turn is stored as it finishes."""
+    models = resolve_models(task, model)  # before the store: bad input must write nothing
+    db, owned = _open_store(store)
+    try:
+        return await execute(task, store=db, models=models, seed=seed, on_event=on_event)
+    finally:
+        if owned:
+            db.close()
+
+
+def run(task: Task, model: str | None = None, *, store: Store | str | Path | None = None,
+        seed: int | None = None, on_event: EventSink | None = None) -> RunResult:
+    """Blocking ``arun``."""
+    return asyncio.run(arun(task, model, store=store, seed=seed, on_event=on_event))
+
+
+def load_run(run_id: str, *, store: Store | str | Path | None = None) -> tuple[dict, RunResult | None, TurnGraph]:
+    """A stored run: its record as a dict, its result if it finished, and its graph of turns."""
+    db, owned = _open_store(store)
+    try:
+        record, turns = db.get_run(run_id), db.turns(run_id)
+    finally:
+        if owned:
+            db.close()
+    graph = TurnGraph()
+    for turn in turns:
+        graph.add(turn)
+    result = RunResult.from_json(record.result, graph) if record.result and record.status != "error" else None
+    return record.__dict__, result, graph
+
+
+async def aresume(run_id: str, *, store: Store | str | Path | None = None,
+                  on_event: EventSink | None = None) -> RunResult:
+    """Continue a stored run from its last finished turn (a finished run just returns its result)."""
+    db, owned = _open_store(store)
+    try:
+        record = db.get_run(run_id)
+        if record.status in ("solved", "unsolved") and record.result is not None:
+            graph = TurnGraph()
+            for turn in db.turns(run_id):
+                graph.add(turn)
+            return RunResult.from_json(record.result, graph)
+        task = Task.from_dict(record.task, base_dir=record.task_dir, label=f"run {run_id}")
+        return await execute(task, store=db, models=record.models, seed=record.seed, run_id=run_id,
+                             on_event=on_event)
+    finally:
+        if owned:
+            db.close()
+
+
+def resume(run_id: str, *, store: Store | str | Path | None = None, on_event: EventSink | None = None) -> RunResult:
+    """Blocking ``aresume``."""
+    return asyncio.run(aresume(run_id, store=store, on_event=on_event))

@@ -1,0 +1,102 @@
+"""The ``agentloop`` command (SPEC §2). Wiring only: parse options, call the library, print, exit.
+
+Exit codes: 0 solved, 1 unsolved, 2 bad input (one line naming the file and field), 3 any other
+failure (one line; the run stays resumable).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from .api import load_run, resume, run
+from .errors import AgentloopError, InputError, RunNotFoundError
+from .result import RunResult
+from .showing import format_event, format_run, run_json
+from .task import Task
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Critique-and-refine loops over a graph of turns, checked by real feedback.")
+
+EXIT = {"solved": 0, "unsolved": 1, "error": 3}
+StoreOpt = typer.Option(None, "--store", help="SQLite store (default $AGENTLOOP_STORE or .agentloop/agentloop.db).")
+
+
+def _fail(code: int, message: str) -> None:
+    typer.echo(f"agentloop: {' '.join(message.split())}", err=True)  # one line, always
+    raise typer.Exit(code)
+
+
+def _guard(body: Callable[[], Any]) -> Any:
+    try:
+        return body()
+    except (InputError, RunNotFoundError) as exc:
+        _fail(2, str(exc))
+    except AgentloopError as exc:
+        _fail(3, str(exc))
+    except KeyboardInterrupt:
+        _fail(3, "interrupted; continue with `agentloop resume RUN_ID`")
+    except typer.Exit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the CLI's contract is one line and exit 3, never a traceback
+        _fail(3, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _progress(event: dict) -> None:
+    line = format_event(event)
+    if line:
+        typer.echo(line, err=True)
+
+
+def _finish(result: RunResult, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result.to_json()))
+    else:
+        typer.echo(format_run(result))
+    if result.status == "error":
+        typer.echo(f"agentloop: {' '.join((result.error or 'error').split())}; "
+                   f"continue with `agentloop resume {result.run_id}`", err=True)
+    raise typer.Exit(EXIT[result.status])
+
+
+@app.command("run")
+def run_cmd(task_file: Path = typer.Argument(..., metavar="TASK.yaml", help="The task file."),
+            model: Optional[str] = typer.Option(None, "--model", help="Model URI for every role."),
+            set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Override a task key."),
+            store: Optional[Path] = StoreOpt,
+            seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed."),
+            as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout.")) -> None:
+    """Run one task."""
+    def body() -> RunResult:
+        task = Task.from_yaml(task_file, overrides=set_)
+        return run(task, model, store=store, seed=seed, on_event=_progress)
+    _finish(_guard(body), as_json)
+
+
+@app.command("resume")
+def resume_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Optional[Path] = StoreOpt,
+               as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout.")) -> None:
+    """Continue an interrupted run from its last finished turn."""
+    _finish(_guard(lambda: resume(run_id, store=store, on_event=_progress)), as_json)
+
+
+@app.command("show")
+def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Optional[Path] = StoreOpt,
+             as_json: bool = typer.Option(False, "--json", help="Print every turn as JSON.")) -> None:
+    """Show the graph of turns of a stored run."""
+    record, result, graph = _guard(lambda: load_run(run_id, store=store))
+    typer.echo(json.dumps(run_json(record, graph)) if as_json else format_run(result, record=record, graph=graph))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Feedback: the typed verdict of one check on one candidate, and the loading of feedback kinds.
+
+A feedback kind is one file ``tools/<kind>.py`` defining ``Config`` (a pydantic model of the
+kind's options, unknown keys forbidden) and ``async def check(code, config, ctx) -> Feedback``.
+Kinds are looked up in the task folder's ``tools/``, then ``./tools``, then the packaged ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import time
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from .resources import search_path
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
+    from .task import Task
+
+SUMMARY_LIMIT = 2000  # what the next prompt shows of one check
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The verdict of one check: a bad candidate is ``passed=False``, never an exception."""
+
+    kind: str
+    passed: bool
+    score: float
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+    weight: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for the store and ``show --json``."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Feedback:
+        """Inverse of ``to_dict``."""
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a feedback kind may use: the task (limits, language, entry point) and the sandbox."""
+
+    task: Task
+    sandbox: Sandbox
+
+
+def trim(text: str, limit: int = SUMMARY_LIMIT) -> str:
+    """Bound untrusted text: keep the head and the tail, which is where errors usually are."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n… [{len(text) - limit} characters cut] …\n{text[-half:]}"
+
+
+def load_kind(name: str, task_dir: Path | None) -> ModuleType:
+    """Load the feedback kind ``name``; ``LookupError`` if no folder has it."""
+    for folder in search_path("tools", task_dir):
+        path = folder / f"{name}.py"
+        if path.is_file():
+            return _load_module(str(path.resolve()), path.stat().st_mtime_ns)
+    raise LookupError(f"unknown feedback kind '{name}'")
+
+
+@lru_cache(maxsize=64)
+def _load_module(path: str, mtime_ns: int) -> ModuleType:
+    # keyed by path and mtime: a task folder's tools/ edited between runs is reloaded
+    digest = hashlib.sha1(f"{path}:{mtime_ns}".encode()).hexdigest()[:10]
+    spec = importlib.util.spec_from_file_location(f"agentloop_tool_{Path(path).stem}_{digest}", path)
+    if spec is None or spec.loader is None:
+        raise LookupError(f"cannot load feedback kind from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for required in ("Config", "check"):
+        if not hasattr(module, required):
+            raise LookupError(f"feedback kind {path} does not define {required}")
+    return module
+
+
+async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None = None) -> list[Feedback]:
+    """Run every feedback entry of the task (or ``specs``) on ``code``, in order."""
+    ctx = CheckContext(task=task, sandbox=sandbox)
+    results = []
+    for spec in task.feedback if specs is None else specs:
+        kind = load_kind(spec.kind, task.source_dir)
+        config = kind.Config.model_validate(spec.options)
+        started = time.monotonic()
+        fb: Feedback = await kind.check(code, config, ctx)
+        results.append(Feedback(kind=spec.kind, passed=fb.passed, score=min(1.0, max(0.0, fb.score)),
+                                summary=trim(fb.summary), details=fb.details,
+                                duration_s=round(time.monotonic() - started, 4), weight=spec.weight))
+        await asyncio.sleep(0)
+    return results
+
+
+def combined_score(feedback: list[Feedback]) -> float:
+    """Weighted mean of the checks' scores; a candidate with no checks scores 0."""
+    total = sum(f.weight for f in feedback)
+    if total <= 0:
+        return 0.0
+    return round(sum(f.score * f.weight for f in feedback) / total, 4)
+
+
+def all_passed(feedback: list[Feedback]) -> bool:
+    """True when there is at least one check and every one passed."""
+    return bool(feedback) and all(f.passed for f in feedback)

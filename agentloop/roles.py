@@ -1,0 +1,73 @@
+"""The agent roles: what each one sees, how it samples, and whether it writes code.
+
+Prompt prose lives in ``prompts/<role>.j2``; this module only decides which variables a role's
+template receives. ``hidden_tests`` are never among them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .graph import Turn
+    from .task import Task
+
+_LANGUAGE_NAMES = {"python": "Python", "c": "C"}
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """Sampling defaults of a role and whether its reply is parsed into a candidate."""
+
+    name: str
+    writes_code: bool
+    temperature: float
+    max_tokens: int
+
+
+ROLE_SPECS = {
+    "solver": RoleSpec("solver", writes_code=True, temperature=0.2, max_tokens=768),
+    "critic": RoleSpec("critic", writes_code=False, temperature=0.2, max_tokens=384),
+    "refiner": RoleSpec("refiner", writes_code=True, temperature=0.2, max_tokens=768),
+}
+
+
+def task_view(task: Task) -> dict[str, Any]:
+    """The parts of a task every prompt may show (never the hidden tests)."""
+    return {"name": task.name, "prompt": task.prompt.strip(), "language": task.language,
+            "language_name": _LANGUAGE_NAMES[task.language], "entry_point": task.entry_point,
+            "starter": (task.starter or "").strip() or None}
+
+
+def visible_checks(task: Task) -> list[str]:
+    """A short description of each visible check, shown to the solver (public tests, I/O cases)."""
+    out = []
+    for spec in task.feedback:
+        opts = spec.options
+        if spec.kind == "tests" and "code" in opts:
+            out.append(f"Unit tests:\n```{task.language}\n{opts['code'].strip()}\n```")
+        elif spec.kind == "run" and "cases" in opts:
+            cases = "\n".join(f"- stdin {c.get('stdin', '')!r} -> stdout {c.get('stdout')!r}" for c in opts["cases"][:10])
+            out.append(f"The program is run with these inputs and its output compared:\n{cases}")
+        elif spec.kind == "compile":
+            out.append("The code must compile.")
+    return out
+
+
+def context_for(task: Task, parents: list[Turn]) -> dict[str, Any]:
+    """Template variables for a turn derived from ``parents``.
+
+    The candidate and its feedback come from the nearest parent that wrote code, the critique
+    from the nearest critic parent; a first solver turn has neither.
+    """
+    code_parent = next((p for p in parents if p.writes_code), None)
+    critic = next((p for p in parents if p.role == "critic"), None)
+    return {
+        "task": task_view(task),
+        "checks": visible_checks(task),
+        "candidate": (code_parent.candidate or "(no code could be extracted from the previous reply)")
+        if code_parent else None,
+        "feedback": [f.to_dict() for f in code_parent.feedback] if code_parent else [],
+        "critique": critic.output.strip() if critic else None,
+    }

@@ -1,0 +1,87 @@
+"""Text and JSON views of a run for the CLI (``show``, progress lines).
+
+Everything a model or a program wrote is untrusted: control characters (terminal escape
+sequences included) are made visible before it reaches a terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .graph import Turn, TurnGraph
+from .result import RunResult
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe_text(text: str, limit: int = 160) -> str:
+    """One display line: control characters escaped, newlines folded, length bounded."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text).replace("\n", " ⏎ ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _verdicts(turn: Turn) -> str:
+    return " ".join(f"{f.kind}:{'pass' if f.passed else 'FAIL'}" for f in turn.feedback)
+
+
+def format_event(event: dict[str, Any]) -> str | None:
+    """A progress line for stderr, or ``None`` for events not worth a line."""
+    run = event.get("run_id", "?")
+    if event["event"] == "start":
+        return f"[{run}] {'resuming' if event.get('resumed') else 'running'} {event.get('task')}"
+    if event["event"] == "replayed":
+        return f"[{run}] {event['turn']} {event['role']} (already finished, replayed from the store)"
+    if event["event"] == "turn":
+        verdicts = " ".join(f"{k}:{'pass' if ok else 'FAIL'}" for k, ok in event.get("verdicts", []))
+        score = "" if event.get("score") is None else f" score={event['score']:.2f}"
+        return f"[{run}] {event['turn']} {event['role']}{score} {verdicts} ({event.get('tokens', 0)} tokens)".rstrip()
+    if event["event"] == "end":
+        return f"[{run}] {event['status']} ({event.get('stop_reason')})"
+    return None
+
+
+def format_turn(turn: Turn) -> list[str]:
+    """Lines describing one turn in ``show``."""
+    parents = f" <- {', '.join(turn.parents)}" if turn.parents else ""
+    score = "" if turn.score is None else f"  score {turn.score:.2f}  {_verdicts(turn)}"
+    lines = [f"{turn.id:>4} {turn.role:<8}{parents}  [{turn.model}]{score}  "
+             f"tokens {turn.usage.prompt_tokens}+{turn.usage.completion_tokens}  {turn.seconds:.2f}s"]
+    for f in turn.feedback:
+        if not f.passed:
+            lines.append(f"       {f.kind}: {safe_text(f.summary)}")
+    if turn.role == "critic":
+        lines.append(f"       critique: {safe_text(turn.output)}")
+    return lines
+
+
+def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None, graph: TurnGraph | None = None) -> str:
+    """A human summary of a run and its graph of turns."""
+    graph = graph if graph is not None else result.graph
+    if result is not None:
+        head = (f"run {result.run_id}  {result.task}  {result.status.upper()}  score {result.score}  "
+                f"{result.turns} turns  tokens {result.tokens.prompt_tokens}+{result.tokens.completion_tokens}  "
+                f"{result.seconds:.1f}s  stop: {result.stop_reason}")
+        if result.hidden_tests is not None:
+            head += f"  hidden tests: {'passed' if result.hidden_tests['passed'] else 'FAILED'}"
+    else:
+        head = f"run {record['id']}  {record['task_name']}  {record['status'].upper()}"
+        if record.get("error"):
+            head += f"  error: {safe_text(record['error'])}"
+    lines = [head]
+    for turn in graph.turns():
+        lines.extend(format_turn(turn))
+    return "\n".join(lines)
+
+
+def run_json(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any]:
+    """The ``show --json`` object of SPEC §2."""
+    turns = []
+    for t in graph.turns():
+        d = t.to_dict()
+        d["feedback"] = [{"kind": f.kind, "passed": f.passed, "score": f.score, "summary": f.summary,
+                          "details": f.details} for f in t.feedback]
+        turns.append(d)
+    return {"run_id": record["id"], "task": record["task_name"], "status": record["status"],
+            "stop_reason": record.get("stop_reason"), "error": record.get("error"),
+            "result": record.get("result"), "turns": turns}

@@ -1,0 +1,158 @@
+"""The run store: SQLite in WAL mode; every finished turn is committed before the next starts.
+
+Writes use ``BEGIN IMMEDIATE`` with a busy timeout so several processes can share one store.
+A turn is keyed by (run, seq): a resumed run that replays turn 3 can never write a second turn 3.
+The schema is versioned with ``PRAGMA user_version`` and upgraded by ordered migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import RunNotFoundError
+from .graph import Turn
+
+DEFAULT_PATH = Path(".agentloop") / "agentloop.db"
+
+_MIGRATIONS = [
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        task_name TEXT NOT NULL,
+        task_json TEXT NOT NULL,
+        task_dir TEXT,
+        models_json TEXT NOT NULL,
+        seed INTEGER,
+        status TEXT NOT NULL,
+        stop_reason TEXT,
+        error TEXT,
+        seconds REAL NOT NULL DEFAULT 0,
+        result_json TEXT,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE TABLE turns (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        seq INTEGER NOT NULL,
+        turn_json TEXT NOT NULL,
+        role TEXT NOT NULL,
+        score REAL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    );
+    """,
+]
+
+
+def default_store_path() -> Path:
+    """``$AGENTLOOP_STORE``, else ``.agentloop/agentloop.db`` under the current folder."""
+    return Path(os.environ.get("AGENTLOOP_STORE") or DEFAULT_PATH)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A stored run's row."""
+
+    id: str
+    task_name: str
+    task: dict[str, Any]
+    task_dir: str | None
+    models: dict[str, str]
+    seed: int | None
+    status: str
+    stop_reason: str | None
+    error: str | None
+    seconds: float
+    result: dict[str, Any] | None
+    created: float
+
+
+class Store:
+    """A SQLite file of runs and their turns."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # autocommit mode: every write below opens its own BEGIN IMMEDIATE transaction
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._migrate()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._write() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    def create_run(self, run_id: str, task: dict[str, Any], task_dir: str | None, models: dict[str, str],
+                   seed: int | None) -> None:
+        """Record a new run in status ``running``."""
+        now = time.time()
+        with self._write() as db:
+            db.execute("INSERT INTO runs (id, task_name, task_json, task_dir, models_json, seed, status, created, updated)"
+                       " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                       (run_id, task["name"], json.dumps(task), task_dir, json.dumps(models), seed, now, now))
+
+    def add_turn(self, run_id: str, turn: Turn, run_seconds: float) -> None:
+        """Commit a finished turn and the run's elapsed seconds in one transaction."""
+        with self._write() as db:
+            db.execute("INSERT INTO turns (run_id, seq, turn_json, role, score, prompt_tokens, completion_tokens, created)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (run_id, turn.seq, json.dumps(turn.to_dict()), turn.role, turn.score,
+                        turn.usage.prompt_tokens, turn.usage.completion_tokens, time.time()))
+            db.execute("UPDATE runs SET seconds = ?, updated = ? WHERE id = ?", (run_seconds, time.time(), run_id))
+
+    def finish_run(self, run_id: str, *, status: str, stop_reason: str | None, error: str | None,
+                   seconds: float, result: dict[str, Any] | None) -> None:
+        """Record how a run ended (``error`` runs stay resumable)."""
+        with self._write() as db:
+            db.execute("UPDATE runs SET status = ?, stop_reason = ?, error = ?, seconds = ?, result_json = ?, updated = ?"
+                       " WHERE id = ?", (status, stop_reason, error, seconds,
+                                         json.dumps(result) if result is not None else None, time.time(), run_id))
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run's row; ``RunNotFoundError`` if there is none."""
+        row = self._db.execute("SELECT id, task_name, task_json, task_dir, models_json, seed, status, stop_reason,"
+                               " error, seconds, result_json, created FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFoundError(f"no run '{run_id}' in {self.path}")
+        return RunRecord(id=row[0], task_name=row[1], task=json.loads(row[2]), task_dir=row[3],
+                         models=json.loads(row[4]), seed=row[5], status=row[6], stop_reason=row[7], error=row[8],
+                         seconds=row[9], result=json.loads(row[10]) if row[10] else None, created=row[11])
+
+    def turns(self, run_id: str) -> list[Turn]:
+        """The run's finished turns in order."""
+        rows = self._db.execute("SELECT turn_json FROM turns WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
+        return [Turn.from_dict(json.loads(r[0])) for r in rows]
+
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+        """The most recent runs, newest first."""
+        ids = self._db.execute("SELECT id FROM runs ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
+        return [self.get_run(r[0]) for r in ids]
