@@ -31,8 +31,8 @@ def resolve_models(task: Task, model: str | None = None) -> dict[str, str]:
     return out
 
 
-def _open_store(store: Store | str | Path | None) -> tuple[Store, bool]:
-    return (store, False) if isinstance(store, Store) else (Store(store), True)
+def _open_store(store: Store | str | Path | None, *, create: bool = True) -> tuple[Store, bool]:
+    return (store, False) if isinstance(store, Store) else (Store(store, create=create), True)
 
 
 async def arun(task: Task, model: str | None = None, *, store: Store | str | Path | None = None,
@@ -55,7 +55,7 @@ def run(task: Task, model: str | None = None, *, store: Store | str | Path | Non
 
 def load_run(run_id: str, *, store: Store | str | Path | None = None) -> tuple[dict, RunResult | None, TurnGraph]:
     """A stored run: its record as a dict, its result if it finished, and its graph of turns."""
-    db, owned = _open_store(store)
+    db, owned = _open_store(store, create=False)
     try:
         record, turns = db.get_run(run_id), db.turns(run_id)
     finally:
@@ -71,7 +71,7 @@ def load_run(run_id: str, *, store: Store | str | Path | None = None) -> tuple[d
 async def aresume(run_id: str, *, store: Store | str | Path | None = None,
                   on_event: EventSink | None = None) -> RunResult:
     """Continue a stored run from its last finished turn (a finished run just returns its result)."""
-    db, owned = _open_store(store)
+    db, owned = _open_store(store, create=False)
     try:
         record = db.get_run(run_id)
         if record.status in ("solved", "unsolved") and record.result is not None:

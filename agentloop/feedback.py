@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib.util
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -81,6 +82,8 @@ def _load_module(path: str, mtime_ns: int) -> ModuleType:
     if spec is None or spec.loader is None:
         raise LookupError(f"cannot load feedback kind from {path}")
     module = importlib.util.module_from_spec(spec)
+    # registered before exec so pydantic can resolve the module's postponed annotations
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     for required in ("Config", "check"):
         if not hasattr(module, required):

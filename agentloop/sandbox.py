@@ -77,7 +77,10 @@ def _environment(workdir: Path) -> dict[str, str]:
 async def _exited(pid: int) -> None:
     """Return once process ``pid`` has exited (a pidfd turns readable), whoever reaps it."""
     loop = asyncio.get_running_loop()
-    fd = os.pidfd_open(pid)
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:  # already exited and reaped by asyncio's child watcher
+        return
     done = loop.create_future()
     loop.add_reader(fd, lambda: done.done() or done.set_result(None))
     try:

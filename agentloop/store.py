@@ -79,8 +79,11 @@ class RunRecord:
 class Store:
     """A SQLite file of runs and their turns."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, create: bool = True) -> None:
         self.path = Path(path) if path is not None else default_store_path()
+        if not create and not self.path.is_file():
+            # reading commands must not leave an empty store behind
+            raise RunNotFoundError(f"no store at {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # autocommit mode: every write below opens its own BEGIN IMMEDIATE transaction
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
