@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import yaml
-from conftest import BAD_FIZZ, GOOD_FIZZ, cli_json, run_cli
+from helpers import BAD_FIZZ, GOOD_FIZZ, cli_json, run_cli
 
 SPEC_KEYS = {"run_id", "task", "status", "solution", "score", "turns", "tokens", "seconds", "hidden_tests"}
 

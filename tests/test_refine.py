@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import BAD_FIZZ, FIZZ_HIDDEN, GOOD_FIZZ, HIDDEN_MARKER
+from helpers import BAD_FIZZ, FIZZ_HIDDEN, GOOD_FIZZ, HIDDEN_MARKER
 
 import agentloop
 from agentloop import Task

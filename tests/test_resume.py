@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from conftest import GOOD_FIZZ, cli_json, run_cli
+from helpers import GOOD_FIZZ, cli_json, run_cli
 
 SLOW_BAD = """```python
 import time

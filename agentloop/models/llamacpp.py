@@ -2,7 +2,8 @@
 
 llama-cpp-python runs in-process and is synchronous: each call runs in a worker thread behind
 one lock per loaded model. A call past its deadline is stopped from inside the sampling loop
-(a logits processor that raises), so the thread and the lock are freed, not abandoned.
+(a stopping criterion checked after every token), so the thread and the lock are freed,
+not abandoned.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class LlamaCppModel:
         self._settings = {"n_ctx": n_ctx, "n_gpu_layers": n_gpu_layers,
                           "n_threads": n_threads or min(os.cpu_count() or 2, 8)}
         self._llama: Any = None
+        self._formatter: Any = None
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
@@ -79,18 +81,39 @@ class LlamaCppModel:
         return self._llama
 
     def _complete_sync(self, messages: list[dict[str, str]], request: Request, stop: threading.Event) -> dict:
-        def guard(_ids, scores):  # called once per sampled token
-            if stop.is_set():
-                raise _Cancelled
-            return scores
-
         with self._lock:
             llama = self._load()
             if stop.is_set():
                 raise _Cancelled
-            return llama.create_chat_completion(
-                messages=messages, max_tokens=request.max_tokens, temperature=request.temperature,
-                seed=request.seed, logits_processor=[guard])
+            formatter = self._chat_formatter(llama)
+            if formatter is None:  # no template in the GGUF: llama-cpp-python's own chat formats, bounded by max_tokens
+                reply = llama.create_chat_completion(messages=messages, max_tokens=request.max_tokens,
+                                                     temperature=request.temperature, seed=request.seed)
+                return {"text": reply["choices"][0]["message"].get("content") or "", "usage": reply.get("usage") or {}}
+            from llama_cpp import StoppingCriteriaList
+            formatted = formatter(messages=messages)
+            prompt = llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
+            stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
+            # checked in Python after every sampled token: the way to stop a generation past its deadline
+            criteria = [*(formatted.stopping_criteria or []), lambda _ids, _logits: stop.is_set()]
+            reply = llama.create_completion(prompt=prompt, max_tokens=request.max_tokens, temperature=request.temperature,
+                                            seed=request.seed, stop=stops, stopping_criteria=StoppingCriteriaList(criteria))
+            if stop.is_set():
+                raise _Cancelled
+            return {"text": reply["choices"][0]["text"], "usage": reply.get("usage") or {}}
+
+    def _chat_formatter(self, llama: Any) -> Any:
+        """The GGUF's own chat template as a formatter (as llama-cpp-python builds it), or None."""
+        if self._formatter is None:
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                return None
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+            eos_id, bos_id = llama.token_eos(), llama.token_bos()
+            text = lambda tok: llama.detokenize([tok], special=True).decode("utf-8", "replace") if tok != -1 else ""  # noqa: E731
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=text(eos_id), bos_token=text(bos_id),
+                                                  stop_token_ids=[eos_id])
+        return self._formatter
 
     async def complete(self, messages: list[dict[str, str]], request: Request) -> Completion:
         """Generate a reply in a worker thread; stop generating at the deadline."""
@@ -110,7 +133,7 @@ class LlamaCppModel:
             raise ModelError(f"{self.uri}: generation cancelled") from None
         except (ValueError, RuntimeError) as exc:  # e.g. prompt longer than the context window
             raise ModelError(f"{self.uri}: {exc}") from None
-        usage = reply.get("usage") or {}
-        return Completion(text=reply["choices"][0]["message"].get("content") or "",
+        usage = reply["usage"]
+        return Completion(text=reply["text"],
                           usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
                           latency_s=time.monotonic() - started, model=self.uri)
