@@ -50,7 +50,7 @@ class Turn:
                 "model": self.model, "messages": [dict(m) for m in self.messages], "prompt_hash": self.prompt_hash,
                 "output": self.output, "candidate": self.candidate,
                 "feedback": [f.to_dict() for f in self.feedback], "score": self.score,
-                "usage": {"prompt": self.usage.prompt_tokens, "completion": self.usage.completion_tokens},
+                "usage": self.usage.to_dict(),
                 "started": self.started, "seconds": self.seconds}
 
     @classmethod
@@ -59,7 +59,7 @@ class Turn:
         return cls(id=d["id"], seq=d["seq"], parents=tuple(d["parents"]), role=d["role"], model=d["model"],
                    messages=tuple(d["messages"]), prompt_hash=d["prompt_hash"], output=d["output"],
                    candidate=d["candidate"], feedback=tuple(Feedback.from_dict(f) for f in d["feedback"]),
-                   score=d["score"], usage=Usage(d["usage"]["prompt"], d["usage"]["completion"]),
+                   score=d["score"], usage=Usage.from_dict(d["usage"]),
                    started=d.get("started", 0.0), seconds=d.get("seconds", 0.0))
 
 
@@ -97,11 +97,14 @@ class TurnGraph:
         return [t for t in self.turns() if t.writes_code]
 
     def best(self) -> Turn | None:
-        """The best candidate: all checks passed first, then highest score, then earliest."""
+        """The best candidate: all checks passed first, then highest score, then the latest.
+
+        On a tie the latest wins: it is the most refined, and a loop that continues from it keeps
+        the newest attempt in its conversation instead of repeating an old one.
+        """
         cands = self.candidates()
-        return max(cands, key=lambda t: (t.passed, t.score or 0.0, -t.seq)) if cands else None
+        return max(cands, key=lambda t: (t.passed, t.score or 0.0, t.seq)) if cands else None
 
     def usage(self) -> Usage:
         """Tokens summed over every turn."""
-        turns = self.turns()
-        return Usage(sum(t.usage.prompt_tokens for t in turns), sum(t.usage.completion_tokens for t in turns))
+        return sum((t.usage for t in self.turns()), Usage())

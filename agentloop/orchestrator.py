@@ -22,7 +22,7 @@ from .models import ModelPool, Request
 from .parsing import extract_code
 from .prompting import PromptRenderer, prompt_hash
 from .result import RunResult
-from .roles import ROLE_SPECS, context_for
+from .roles import ROLE_SPECS, context_for, conversation
 from .sandbox import Sandbox
 from .store import Store
 from .strategies import get_strategy
@@ -82,7 +82,7 @@ class Run:
         if seq in self._replay:
             return self._replayed(self._replay.pop(seq), role)
         spec, uri = ROLE_SPECS[role], self.models.get(role, self.models["default"])
-        messages = self._renderer.render(role, context_for(self.task, parents))
+        messages = conversation(parents, self._renderer.render(role, context_for(self.task, parents)))
         try:
             completion = await self._pool.get(uri).complete(messages, self._request(role, seq))
         except ModelError:

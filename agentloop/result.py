@@ -43,8 +43,9 @@ class RunResult:
         """The ``--json`` object of SPEC §2 (plus ``stop_reason`` and ``error``)."""
         return {"run_id": self.run_id, "task": self.task, "status": self.status, "solution": self.solution,
                 "score": self.score, "turns": self.turns,
-                "tokens": {"prompt": self.tokens.prompt_tokens, "completion": self.tokens.completion_tokens},
-                "seconds": self.seconds,
+                "tokens": {"prompt": self.tokens.prompt_tokens, "completion": self.tokens.completion_tokens,
+                           "cached": self.tokens.cached_tokens},
+                "cost_usd": self.tokens.cost_usd, "seconds": self.seconds,
                 "hidden_tests": None if self.hidden_tests is None else {"passed": self.hidden_tests["passed"]},
                 "stop_reason": self.stop_reason, "error": self.error}
 
@@ -53,6 +54,7 @@ class RunResult:
         """Rebuild a stored result (``to_json``'s output) around its graph."""
         return cls(run_id=data["run_id"], task=data["task"], status=data["status"], solution=data["solution"],
                    score=data["score"], turns=data["turns"],
-                   tokens=Usage(data["tokens"]["prompt"], data["tokens"]["completion"]), seconds=data["seconds"],
+                   tokens=Usage(data["tokens"]["prompt"], data["tokens"]["completion"], data["tokens"].get("cached", 0),
+                                data.get("cost_usd")), seconds=data["seconds"],
                    hidden_tests=data["hidden_tests"], stop_reason=data.get("stop_reason"), error=data.get("error"),
                    graph=graph)

@@ -55,6 +55,27 @@ def visible_checks(task: Task) -> list[str]:
     return out
 
 
+HISTORY_CHARS = 12_000  # about 3,000 tokens: room for the reply in a 4,096-token context
+
+
+def conversation(parents: list[Turn], new: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The messages of a turn: ``new`` alone if it opens with a system message (a fresh context),
+    else the conversation of the latest parent, its reply, then ``new``.
+
+    Continuing the conversation is what lets llama.cpp reuse the KV cache of the whole shared
+    prefix. When the history grows past ``HISTORY_CHARS``, the oldest exchanges after the task
+    are dropped in user/assistant pairs, so the roles still alternate.
+    """
+    if not parents or (new and new[0]["role"] == "system"):
+        return new
+    last = max(parents, key=lambda t: t.seq)
+    history = [*last.messages, {"role": "assistant", "content": last.output}]
+    head, rest = history[:2], history[2:]
+    while rest and sum(len(m["content"]) for m in head + rest + new) > HISTORY_CHARS:
+        rest = rest[2:]
+    return head + rest + new
+
+
 def context_for(task: Task, parents: list[Turn]) -> dict[str, Any]:
     """Template variables for a turn derived from ``parents``.
 

@@ -41,12 +41,17 @@ def format_event(event: dict[str, Any]) -> str | None:
     return None
 
 
+def _extra_usage(turn: Turn) -> str:
+    out = f" ({turn.usage.cached_tokens} cached)" if turn.usage.cached_tokens else ""
+    return out + (f" ${turn.usage.cost_usd:.6f}" if turn.usage.cost_usd is not None else "")
+
+
 def format_turn(turn: Turn) -> list[str]:
     """Lines describing one turn in ``show``."""
     parents = f" <- {', '.join(turn.parents)}" if turn.parents else ""
     score = "" if turn.score is None else f"  score {turn.score:.2f}  {_verdicts(turn)}"
     lines = [f"{turn.id:>4} {turn.role:<8}{parents}  [{turn.model}]{score}  "
-             f"tokens {turn.usage.prompt_tokens}+{turn.usage.completion_tokens}  {turn.seconds:.2f}s"]
+             f"tokens {turn.usage.prompt_tokens}+{turn.usage.completion_tokens}{_extra_usage(turn)}  {turn.seconds:.2f}s"]
     for f in turn.feedback:
         if not f.passed:
             lines.append(f"       {f.kind}: {safe_text(f.summary)}")

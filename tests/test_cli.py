@@ -15,7 +15,7 @@ def test_solved_run_exits_0_and_prints_one_json_object(make_task, tmp_path):
     out = cli_json(proc)
     assert SPEC_KEYS <= set(out)
     assert out["status"] == "solved" and out["turns"] == 3 and out["hidden_tests"] is None
-    assert set(out["tokens"]) == {"prompt", "completion"} and out["tokens"]["prompt"] > 0
+    assert {"prompt", "completion"} <= set(out["tokens"]) and out["tokens"]["prompt"] > 0
     assert "t1 solver" in proc.stderr  # progress goes to stderr
     assert (tmp_path / ".agentloop" / "agentloop.db").is_file()
 

@@ -37,12 +37,33 @@ def test_refines_a_failing_candidate_into_a_passing_one(make_task, tmp_path):
 def test_failing_assertion_and_critique_reach_the_refiner_prompt(make_task, tmp_path):
     path = make_task({"solver": [BAD_FIZZ], "critic": ["CRITIQUE-TEXT-42"], "refiner": [GOOD_FIZZ]})
     turns = run(path, tmp_path).graph.turns()
-    critic_prompt = turns[1].messages[-1]["content"]
-    refiner_prompt = turns[2].messages[-1]["content"]
+    critic_prompt, refiner_prompt = ("\n".join(m["content"] for m in t.messages) for t in turns[1:3])
     for prompt in (critic_prompt, refiner_prompt):
         assert "FAILED test_five" in prompt and "assert '5' == 'Buzz'" in prompt
         assert 'return "Fizz"' in prompt  # the candidate under review
     assert "CRITIQUE-TEXT-42" in refiner_prompt
+
+
+def test_critic_and_refiner_continue_the_conversation_so_prefixes_are_shared(make_task, tmp_path):
+    path = make_task({"solver": [BAD_FIZZ], "critic": ["c1", "c2"], "refiner": [BAD_FIZZ, GOOD_FIZZ]})
+    turns = run(path, tmp_path).graph.turns()
+    assert [t.role for t in turns] == ["solver", "critic", "refiner", "critic", "refiner"]
+    for earlier, later in zip(turns, turns[1:]):
+        # each prompt is the previous prompt, its reply, and one new user message
+        assert list(later.messages[: len(earlier.messages)]) == list(earlier.messages)
+        assert later.messages[len(earlier.messages)] == {"role": "assistant", "content": earlier.output}
+        assert later.messages[-1]["role"] == "user"
+    assert [m["role"] for m in turns[-1].messages] == ["system"] + ["user", "assistant"] * 4 + ["user"]
+
+
+def test_a_task_prompt_with_a_system_block_gives_the_role_a_fresh_context(make_task, tmp_path):
+    path = make_task({"solver": [BAD_FIZZ], "critic": ["c"], "refiner": [GOOD_FIZZ]})
+    (path.parent / "prompts").mkdir()
+    (path.parent / "prompts" / "critic.j2").write_text(
+        "{% block system %}You review code.{% endblock %}{% block user %}Code:\n{{ candidate }}{% endblock %}")
+    turns = run(path, tmp_path).graph.turns()
+    assert [m["role"] for m in turns[1].messages] == ["system", "user"]
+    assert turns[1].messages[1]["content"].startswith("Code:\ndef fizzbuzz")
 
 
 def test_stops_at_max_turns_unsolved_with_the_best_candidate(make_task, tmp_path):

@@ -12,11 +12,28 @@ class Usage:
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens served from a cache (llama.cpp's KV prefix, a provider's prompt cache)
+    cost_usd: float | None = None  # from litellm's bundled price table; None when unknown (local models)
 
     @property
     def total(self) -> int:
         """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        costs = [c for c in (self.cost_usd, other.cost_usd) if c is not None]
+        return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens,
+                     self.cached_tokens + other.cached_tokens, round(sum(costs), 8) if costs else None)
+
+    def to_dict(self) -> dict:
+        """The ``usage`` object of ``show --json``."""
+        return {"prompt": self.prompt_tokens, "completion": self.completion_tokens, "cached": self.cached_tokens,
+                "cost_usd": self.cost_usd}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Usage:
+        """Inverse of ``to_dict``."""
+        return cls(d["prompt"], d["completion"], d.get("cached", 0), d.get("cost_usd"))
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,7 @@ class Request:
     temperature: float = 0.2
     seed: int | None = None
     timeout_s: float = 120.0
+    schema: dict | None = None  # a JSON schema the reply must follow (grammar-constrained where the backend can)
 
 
 @runtime_checkable

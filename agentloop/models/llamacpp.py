@@ -1,15 +1,22 @@
-"""``llamacpp:default`` and ``llamacpp:PATH.gguf?n_ctx=…&n_gpu_layers=…&n_threads=…``.
+"""``llamacpp:default`` and ``llamacpp:PATH.gguf?n_ctx=…&n_gpu_layers=…&n_threads=…&prefix_cache=…&cache_mb=…``.
 
 llama-cpp-python runs in-process and is synchronous: each call runs in a worker thread behind
 one lock per loaded model. A call past its deadline is stopped from inside the sampling loop
-(a stopping criterion checked after every token), so the thread and the lock are freed,
-not abandoned.
+(a stopping criterion checked after every token), so the thread and the lock are freed, not
+abandoned.
+
+KV-prefix reuse: a prompt that extends an earlier one does not re-evaluate the shared prefix.
+llama-cpp-python already reuses the prefix of the state it holds; a RAM cache of saved states
+(bounded by ``cache_mb``) keeps several more, because solver, critic and refiner turns of
+different branches and runs interleave on one model. ``Usage.cached_tokens`` counts the prompt
+tokens that were not evaluated, read from llama.cpp's own counter of evaluated prompt tokens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import threading
 import time
@@ -20,7 +27,8 @@ from ..errors import ModelError, ModelURIError
 from .base import Completion, Request, Usage
 
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_INT_PARAMS = {"n_ctx": (256, 1 << 20), "n_gpu_layers": (-1, 10_000), "n_threads": (1, 1024)}
+_INT_PARAMS = {"n_ctx": (256, 1 << 20), "n_gpu_layers": (-1, 10_000), "n_threads": (1, 1024),
+               "prefix_cache": (0, 1), "cache_mb": (0, 1 << 20)}
 
 
 def default_model_path() -> Path:
@@ -35,7 +43,7 @@ def default_model_path() -> Path:
 
 
 def parse_params(uri: str, query: str) -> dict[str, int]:
-    """``n_ctx``, ``n_gpu_layers`` and ``n_threads`` from the URI's query string."""
+    """The integer settings in the URI's query string, range-checked."""
     params: dict[str, int] = {}
     for pair in filter(None, query.split("&")):
         key, _, value = pair.partition("=")
@@ -59,48 +67,79 @@ class LlamaCppModel:
     """A GGUF model loaded once and shared by every role that names its URI."""
 
     def __init__(self, path: Path, uri: str, *, n_ctx: int = 4096, n_gpu_layers: int = 0,
-                 n_threads: int | None = None) -> None:
+                 n_threads: int | None = None, prefix_cache: int = 1, cache_mb: int = 512) -> None:
         self.uri = uri
         self.path = path
         self._settings = {"n_ctx": n_ctx, "n_gpu_layers": n_gpu_layers,
                           "n_threads": n_threads or min(os.cpu_count() or 2, 8)}
+        self._prefix_cache, self._cache_mb = bool(prefix_cache), cache_mb
         self._llama: Any = None
         self._formatter: Any = None
+        self._grammars: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    @property
+    def n_ctx(self) -> int:
+        """The context window in tokens."""
+        return self._settings["n_ctx"]
 
     def _load(self) -> Any:
         if self._llama is None:
             try:
-                from llama_cpp import Llama
+                from llama_cpp import Llama, LlamaRAMCache
             except ImportError:
                 raise ModelError(f"{self.uri}: llama-cpp-python is not installed (pip install 'agentloop[local]')") from None
             try:
                 self._llama = Llama(model_path=str(self.path), verbose=False, **self._settings)
             except (ValueError, RuntimeError, OSError) as exc:
                 raise ModelError(f"{self.uri}: cannot load {self.path}: {exc}") from None
+            if self._prefix_cache and self._cache_mb:
+                self._llama.set_cache(LlamaRAMCache(capacity_bytes=self._cache_mb << 20))
         return self._llama
 
+    def _evaluated(self, llama: Any) -> int:
+        import llama_cpp
+        return llama_cpp.llama_perf_context(llama._ctx.ctx).n_p_eval
+
+    def _grammar(self, schema: dict | None) -> Any:
+        if schema is None:
+            return None
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            from llama_cpp import LlamaGrammar
+            self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+        return self._grammars[key]
+
     def _complete_sync(self, messages: list[dict[str, str]], request: Request, stop: threading.Event) -> dict:
+        from llama_cpp import StoppingCriteriaList
         with self._lock:
             llama = self._load()
             if stop.is_set():
                 raise _Cancelled
+            if not self._prefix_cache:
+                llama.reset()  # forget the held state: every prompt token is evaluated again
             formatter = self._chat_formatter(llama)
-            if formatter is None:  # no template in the GGUF: llama-cpp-python's own chat formats, bounded by max_tokens
-                reply = llama.create_chat_completion(messages=messages, max_tokens=request.max_tokens,
-                                                     temperature=request.temperature, seed=request.seed)
-                return {"text": reply["choices"][0]["message"].get("content") or "", "usage": reply.get("usage") or {}}
-            from llama_cpp import StoppingCriteriaList
+            if formatter is None:  # no template in the GGUF: llama-cpp-python's guessed chat format, bounded by max_tokens
+                reply = llama.create_chat_completion(messages=messages, max_tokens=request.max_tokens, seed=request.seed,
+                                                     temperature=request.temperature, grammar=self._grammar(request.schema))
+                usage = reply["usage"]
+                return {"text": reply["choices"][0]["message"].get("content") or "", "prompt": usage["prompt_tokens"],
+                        "completion": usage["completion_tokens"], "cached": 0}
             formatted = formatter(messages=messages)
             prompt = llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
             stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
             # checked in Python after every sampled token: the way to stop a generation past its deadline
             criteria = [*(formatted.stopping_criteria or []), lambda _ids, _logits: stop.is_set()]
+            before = self._evaluated(llama)
             reply = llama.create_completion(prompt=prompt, max_tokens=request.max_tokens, temperature=request.temperature,
-                                            seed=request.seed, stop=stops, stopping_criteria=StoppingCriteriaList(criteria))
+                                            seed=request.seed, stop=stops, stopping_criteria=StoppingCriteriaList(criteria),
+                                            grammar=self._grammar(request.schema))
+            evaluated = self._evaluated(llama) - before
             if stop.is_set():
                 raise _Cancelled
-            return {"text": reply["choices"][0]["text"], "usage": reply.get("usage") or {}}
+            usage = reply["usage"]
+            return {"text": reply["choices"][0]["text"], "prompt": usage["prompt_tokens"],
+                    "completion": usage["completion_tokens"], "cached": max(0, usage["prompt_tokens"] - evaluated)}
 
     def _chat_formatter(self, llama: Any) -> Any:
         """The GGUF's own chat template as a formatter (as llama-cpp-python builds it), or None."""
@@ -124,7 +163,7 @@ class LlamaCppModel:
             reply = await asyncio.wait_for(asyncio.shield(worker), request.timeout_s)
         except TimeoutError:
             stop.set()
-            await asyncio.gather(worker, return_exceptions=True)  # the guard ends it within a token
+            await asyncio.gather(worker, return_exceptions=True)  # the criterion ends it within a token
             raise ModelError(f"{self.uri}: no reply within {request.timeout_s:.1f} s") from None
         except asyncio.CancelledError:
             stop.set()
@@ -133,7 +172,5 @@ class LlamaCppModel:
             raise ModelError(f"{self.uri}: generation cancelled") from None
         except (ValueError, RuntimeError) as exc:  # e.g. prompt longer than the context window
             raise ModelError(f"{self.uri}: {exc}") from None
-        usage = reply["usage"]
-        return Completion(text=reply["text"],
-                          usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+        return Completion(text=reply["text"], usage=Usage(reply["prompt"], reply["completion"], reply["cached"]),
                           latency_s=time.monotonic() - started, model=self.uri)
