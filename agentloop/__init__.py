@@ -7,13 +7,13 @@ from .api import aresume, arun, load_run, resume, run
 from .errors import AgentloopError, InputError, ModelError, RunError, TaskFileError
 from .feedback import Feedback
 from .graph import Turn, TurnGraph
-from .models import Completion, Model, Request, Usage
+from .models import Completion, Model, ModelPool, Request, Usage
 from .result import RunResult
 from .store import Store
 from .task import Task
 
 __all__ = [
-    "AgentloopError", "Completion", "Feedback", "InputError", "Model", "ModelError", "Request", "RunError",
+    "AgentloopError", "Completion", "Feedback", "InputError", "Model", "ModelError", "ModelPool", "Request", "RunError",
     "RunResult", "Store", "Task", "TaskFileError", "Turn", "TurnGraph", "Usage",
     "aresume", "arun", "load_run", "resume", "run",
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .errors import ModelURIError, TaskFileError
 from .graph import TurnGraph
-from .models import normalize_uri
+from .models import ModelPool, normalize_uri
 from .orchestrator import EventSink, execute
 from .result import RunResult
 from .store import Store
@@ -36,21 +36,24 @@ def _open_store(store: Store | str | Path | None, *, create: bool = True) -> tup
 
 
 async def arun(task: Task, model: str | None = None, *, store: Store | str | Path | None = None,
-               seed: int | None = None, on_event: EventSink | None = None) -> RunResult:
-    """Run ``task`` to the end and return its result; every turn is stored as it finishes."""
+               seed: int | None = None, on_event: EventSink | None = None, pool: ModelPool | None = None) -> RunResult:
+    """Run ``task`` to the end and return its result; every turn is stored as it finishes.
+
+    Pass one ``ModelPool`` to several runs to load each model once and share it between them.
+    """
     models = resolve_models(task, model)  # before the store: bad input must write nothing
     db, owned = _open_store(store)
     try:
-        return await execute(task, store=db, models=models, seed=seed, on_event=on_event)
+        return await execute(task, store=db, models=models, seed=seed, on_event=on_event, pool=pool)
     finally:
         if owned:
             db.close()
 
 
 def run(task: Task, model: str | None = None, *, store: Store | str | Path | None = None,
-        seed: int | None = None, on_event: EventSink | None = None) -> RunResult:
+        seed: int | None = None, on_event: EventSink | None = None, pool: ModelPool | None = None) -> RunResult:
     """Blocking ``arun``."""
-    return asyncio.run(arun(task, model, store=store, seed=seed, on_event=on_event))
+    return asyncio.run(arun(task, model, store=store, seed=seed, on_event=on_event, pool=pool))
 
 
 def load_run(run_id: str, *, store: Store | str | Path | None = None) -> tuple[dict, RunResult | None, TurnGraph]:

@@ -106,13 +106,15 @@ class Run:
 
     def _request(self, role: str, seq: int) -> Request:
         spec, budget = ROLE_SPECS[role], self.task.budget
-        max_tokens = spec.max_tokens
+        chosen = self.task.sampling.get(role)
+        max_tokens = chosen.max_tokens if chosen and chosen.max_tokens else spec.max_tokens
+        temperature = chosen.temperature if chosen and chosen.temperature is not None else spec.temperature
         if budget.max_tokens is not None:
             max_tokens = max(1, min(max_tokens, budget.max_tokens - self.graph.usage().total))
         timeout = MODEL_CALL_LIMIT_S
         if budget.max_seconds is not None:
             timeout = max(0.1, min(timeout, budget.max_seconds - self.seconds()))
-        return Request(role=role, max_tokens=max_tokens, temperature=spec.temperature,
+        return Request(role=role, max_tokens=max_tokens, temperature=temperature,
                        seed=None if self.seed is None else self.seed + seq, timeout_s=timeout)
 
     async def _check(self, candidate: str | None) -> list[Feedback]:
@@ -134,7 +136,8 @@ class Run:
 
 
 async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int | None = None,
-                  run_id: str | None = None, on_event: EventSink | None = None) -> RunResult:
+                  run_id: str | None = None, on_event: EventSink | None = None,
+                  pool: ModelPool | None = None) -> RunResult:
     """Run (or, given the id of a stored unfinished run, resume) ``task`` and record the result."""
     replay: list[Turn] = []
     base_seconds = 0.0
@@ -145,7 +148,7 @@ async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int
         record = store.get_run(run_id)
         replay, base_seconds = store.turns(run_id), record.seconds
     sandbox = Sandbox()
-    run = Run(run_id=run_id, task=task, models=models, seed=seed, store=store, pool=ModelPool(),
+    run = Run(run_id=run_id, task=task, models=models, seed=seed, store=store, pool=pool or ModelPool(),
               sandbox=sandbox, replay=replay, base_seconds=base_seconds, on_event=on_event)
     run.emit("start", task=task.name, resumed=bool(replay))
     try:

@@ -55,7 +55,7 @@ def visible_checks(task: Task) -> list[str]:
     return out
 
 
-HISTORY_CHARS = 12_000  # about 3,000 tokens: room for the reply in a 4,096-token context
+HISTORY_CHARS = 8_000  # about 2,300 tokens of code and prose: room for a 768-token reply in a 4,096 context
 
 
 def conversation(parents: list[Turn], new: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -71,7 +71,7 @@ def conversation(parents: list[Turn], new: list[dict[str, str]]) -> list[dict[st
     last = max(parents, key=lambda t: t.seq)
     history = [*last.messages, {"role": "assistant", "content": last.output}]
     head, rest = history[:2], history[2:]
-    while rest and sum(len(m["content"]) for m in head + rest + new) > HISTORY_CHARS:
+    while len(rest) > 1 and sum(len(m["content"]) for m in head + rest + new) > HISTORY_CHARS:
         rest = rest[2:]
     return head + rest + new
 

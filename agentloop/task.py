@@ -60,6 +60,13 @@ class SandboxSpec(_Strict):
     memory_mb: int = Field(default=512, ge=32, le=65536)
 
 
+class Sampling(_Strict):
+    """Per-role sampling settings; unset values keep the role's defaults."""
+
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(default=None, gt=0, le=32768)
+
+
 class Task(_Strict):
     """A task file, validated. See SPEC §1 for the meaning of each key."""
 
@@ -72,6 +79,7 @@ class Task(_Strict):
     hidden_tests: str | None = None
     strategy: StrategySpec = Field(default_factory=lambda: StrategySpec(name="refine"))
     models: dict[str, str] = Field(default_factory=lambda: {"default": "llamacpp:default"})
+    sampling: dict[str, Sampling] = Field(default_factory=dict)
     budget: Budget = Field(default_factory=Budget)
     sandbox: SandboxSpec = Field(default_factory=SandboxSpec)
 
@@ -88,9 +96,9 @@ class Task(_Strict):
             return {"name": value.get("name"), "params": {k: v for k, v in value.items() if k != "name"}}
         return value
 
-    @field_validator("models")
+    @field_validator("models", "sampling")
     @classmethod
-    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+    def _known_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
         for role in value:
             if role != "default" and role not in ROLES:
                 raise ValueError(f"unknown role '{role}' (expected default or one of {', '.join(ROLES)})")

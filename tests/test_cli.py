@@ -59,6 +59,10 @@ def test_unknown_model_uri_exits_2(make_task, tmp_path):
     assert_bad_input(run_cli("run", str(path), "--model", "scripted:nope.yaml", cwd=tmp_path), "file not found")
     assert_bad_input(run_cli("run", str(path), "--set", "models.critic=scripted:gone.yaml", cwd=tmp_path),
                      "models.critic", "gone.yaml")
+    assert_bad_input(run_cli("run", str(path), "--model", "litellm:openai/x?atempts=3", cwd=tmp_path),
+                     "unknown parameter 'atempts'")
+    assert_bad_input(run_cli("run", str(path), "--model", "llamacpp:default?n_ctx=lots", cwd=tmp_path),
+                     "n_ctx must be an integer")
     assert not (tmp_path / ".agentloop").exists()
 
 

@@ -22,6 +22,8 @@ def normalize_uri(uri: str, base_dir: Path | None) -> str:
     if not sep or scheme not in _SCHEMES or not rest:
         raise ModelURIError(f"unknown model URI '{uri}' (expected {', '.join(s + ':…' for s in _SCHEMES)})")
     if scheme == "litellm":
+        from .litellm import parse_spec  # checks the query only; litellm itself is imported on first call
+        parse_spec(rest, uri)
         return uri
     if scheme == "llamacpp" and rest.split("?")[0] == "default":
         from .llamacpp import default_model_path, parse_params

@@ -1,19 +1,66 @@
-"""``litellm:MODEL[?api_base=URL]``: any litellm model string, or an OpenAI-compatible server.
+"""``litellm:MODEL[?api_base=URL&api_key=…&attempts=4&retry_s=90&concurrency=8&rpm=60&fallback=MODEL]``.
 
-The whole call has one deadline enforced from outside (a drip-fed response cannot outlive it).
+Any litellm model string, or an OpenAI-compatible server through ``openai/…`` and ``api_base``.
+Exactly one retry layer (tenacity; litellm's and the OpenAI SDK's own retries are switched off),
+bounded by ``attempts`` and ``retry_s``; the call's deadline is enforced from outside over all of
+it, so a drip-fed reply cannot hang a run. ``concurrency`` caps calls in flight per model and
+``rpm`` spaces them; a context-length error goes to ``fallback`` when one is set.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import time
+from typing import Any
 from urllib.parse import parse_qsl
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from ..errors import ModelError, ModelURIError
 from .base import Completion, Request, Usage
+from .retrying import MalformedReply, backoff_s, classify
 
-_PARAMS = ("api_base", "api_key")
+_PARAMS = {"api_base": str, "api_key": str, "attempts": int, "retry_s": float, "concurrency": int, "rpm": int,
+           "fallback": str}
+
+
+def parse_spec(spec: str, uri: str) -> tuple[str, dict[str, Any]]:
+    """The litellm model string and the typed query parameters of a ``litellm:`` URI."""
+    model, _, query = spec.partition("?")
+    params: dict[str, Any] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key not in _PARAMS:
+            raise ModelURIError(f"{uri}: unknown parameter '{key}' (known: {', '.join(_PARAMS)})")
+        try:
+            params[key] = _PARAMS[key](value)
+        except ValueError:
+            raise ModelURIError(f"{uri}: {key} must be a {_PARAMS[key].__name__}") from None
+        if _PARAMS[key] is not str and params[key] <= 0:
+            raise ModelURIError(f"{uri}: {key} must be positive")
+    if not model:
+        raise ModelURIError(f"{uri}: no model name")
+    return model, params
+
+
+class Pacer:
+    """Spaces calls so that no more than ``rpm`` start in any ``window_s`` (60 s) window."""
+
+    def __init__(self, rpm: int | None, window_s: float = 60.0) -> None:
+        self.rpm, self.window_s, self.starts = rpm, window_s, collections.deque()
+
+    async def wait(self) -> None:
+        """Return when one more call may start."""
+        if not self.rpm:
+            return
+        while len(self.starts) >= self.rpm:
+            delay = self.starts[0] + self.window_s - time.monotonic()
+            if delay <= 0:
+                self.starts.popleft()
+            else:
+                await asyncio.sleep(delay)
+        self.starts.append(time.monotonic())
 
 
 class LiteLLMModel:
@@ -21,33 +68,108 @@ class LiteLLMModel:
 
     def __init__(self, spec: str, uri: str) -> None:
         self.uri = uri
-        self.model, _, query = spec.partition("?")
-        self.params = dict(parse_qsl(query))
-        for key in self.params:
-            if key not in _PARAMS:
-                raise ModelURIError(f"{uri}: unknown parameter '{key}' (known: {', '.join(_PARAMS)})")
+        self.model, self.params = parse_spec(spec, uri)
+        self.attempts = self.params.pop("attempts", 4)
+        self.retry_s = self.params.pop("retry_s", 90.0)
+        self.fallback = self.params.pop("fallback", None)
+        self.concurrency = self.params.pop("concurrency", 8)
+        self._pacer = Pacer(self.params.pop("rpm", None))
+        self._gate: tuple[Any, asyncio.Semaphore] | None = None
+        self.attempts_made = 0  # every HTTP attempt, for tests and diagnostics
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        # one semaphore per event loop: a pool may outlive one asyncio.run()
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate[0] is not loop:
+            self._gate = (loop, asyncio.Semaphore(self.concurrency))
+        return self._gate[1]
 
     async def complete(self, messages: list[dict[str, str]], request: Request) -> Completion:
-        """Call the model once under the request's deadline."""
-        # litellm otherwise fetches its price table from the network at import and stalls offline
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        """Call the model under the request's deadline, retrying what is worth retrying."""
+        started = time.monotonic()
         try:
-            import litellm
+            import litellm  # noqa: F401 - fail early and clearly when the extra is missing
         except ImportError:
             raise ModelError(f"{self.uri}: litellm is not installed (pip install 'agentloop[remote]')") from None
-        started = time.monotonic()
-        kwargs = {"temperature": request.temperature, "max_tokens": request.max_tokens, **self.params}
+        try:
+            async with asyncio.timeout(request.timeout_s), self._semaphore():
+                for model in (self.model, self.fallback):
+                    if model is None:
+                        break
+                    try:
+                        return await self._call(model, messages, request, started)
+                    except _ContextLength as exc:
+                        error = exc
+                raise ModelError(f"{self.uri}: the prompt is longer than the model's context: {error}")
+        except TimeoutError:
+            raise ModelError(f"{self.uri}: no reply within {request.timeout_s:.1f} s "
+                             f"({self.attempts_made} attempt(s) so far)") from None
+
+    async def _call(self, model: str, messages: list[dict[str, str]], request: Request, started: float) -> Completion:
+        malformed = {"seen": 0}
+
+        def retryable(exc: BaseException) -> bool:
+            kind = classify(exc)
+            if kind == "malformed":
+                malformed["seen"] += 1
+                return malformed["seen"] == 1  # exactly one re-ask for a garbled reply
+            return kind == "retryable"
+
+        def wait(state: RetryCallState) -> float:
+            return backoff_s(state.attempt_number, state.outcome.exception())
+
+        retrying = AsyncRetrying(stop=stop_after_attempt(self.attempts) | stop_after_delay(self.retry_s),
+                                 wait=wait, retry=retry_if_exception(retryable), reraise=True)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._once(model, messages, request, started)
+        except Exception as exc:  # noqa: BLE001 - litellm raises many provider types; classified here
+            kind = classify(exc)
+            if kind == "context_length":
+                raise _ContextLength(str(exc)[:300]) from None
+            what = {"malformed": "malformed reply", "retryable": "gave up"}.get(kind, "failed")
+            raise ModelError(f"{self.uri}: {what} after {self.attempts_made} attempt(s): "
+                             f"{type(exc).__name__}: {str(exc)[:300]}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(self, model: str, messages: list[dict[str, str]], request: Request, started: float) -> Completion:
+        import litellm  # imported here: the module is heavy and needs the environment set first
+        await self._pacer.wait()
+        kwargs: dict[str, Any] = {"temperature": request.temperature, "max_tokens": request.max_tokens, **self.params,
+                                  "num_retries": 0, "max_retries": 0, "timeout": request.timeout_s}
         if request.seed is not None:
             kwargs["seed"] = request.seed
+        if request.schema is not None:
+            kwargs["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": "reply", "schema": request.schema, "strict": True}}
+        self.attempts_made += 1
+        reply = await litellm.acompletion(model=model, messages=messages, **kwargs)
         try:
-            reply = await asyncio.wait_for(
-                litellm.acompletion(model=self.model, messages=messages, timeout=request.timeout_s, **kwargs),
-                request.timeout_s)
-        except TimeoutError:
-            raise ModelError(f"{self.uri}: no reply within {request.timeout_s:.1f} s") from None
-        except Exception as exc:  # litellm raises many provider-specific types; classify as model failure
-            raise ModelError(f"{self.uri}: {type(exc).__name__}: {str(exc)[:300]}") from None
-        usage = getattr(reply, "usage", None)
-        return Completion(text=reply.choices[0].message.content or "",
-                          usage=Usage(getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0),
+            text = reply.choices[0].message.content or ""
+            usage = reply.usage
+        except (AttributeError, IndexError) as exc:
+            raise MalformedReply(f"reply has no choices/usage: {exc}") from None
+        details = getattr(usage, "prompt_tokens_details", None)
+        return Completion(text=text, usage=Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0,
+                                                 getattr(details, "cached_tokens", 0) or 0, _cost(litellm, reply)),
                           latency_s=time.monotonic() - started, model=self.uri)
+
+
+class _ContextLength(Exception):
+    pass
+
+
+def _cost(litellm: Any, reply: Any) -> float | None:
+    try:
+        return round(float(litellm.completion_cost(completion_response=reply)), 8)
+    except Exception:  # noqa: BLE001 - models missing from the price table have no cost, not an error
+        return None
+
+
+def prepare_environment() -> None:
+    """litellm otherwise fetches its price table from the network at import and stalls offline."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+prepare_environment()

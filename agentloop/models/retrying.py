@@ -1,0 +1,83 @@
+"""The one retry layer for remote models: which failures are retried, and how long to wait.
+
+Retried: 429 (honouring ``Retry-After``), 5xx, connection failures and resets. Never retried:
+400/401/403/404/422, context-length errors, anything unclassified. A reply whose body is not
+valid JSON gets exactly one re-ask. Attempts and total seconds are both bounded, and no wait
+runs past the call's deadline.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from typing import Any
+
+RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+
+
+class MalformedReply(Exception):
+    """The server answered, but the body was not a usable chat completion."""
+
+
+def status_of(exc: BaseException) -> int | None:
+    """The HTTP status an exception carries, if any."""
+    code = getattr(exc, "status_code", None)
+    return code if isinstance(code, int) else None
+
+
+def is_context_length(exc: BaseException) -> bool:
+    """True for 'prompt too long for the model' errors, whatever the provider calls them."""
+    name = type(exc).__name__
+    text = str(exc).lower()
+    return name == "ContextWindowExceededError" or "context_length_exceeded" in text or "maximum context length" in text
+
+
+def is_malformed(exc: BaseException) -> bool:
+    """True when the reply arrived but could not be parsed as a chat completion."""
+    if isinstance(exc, MalformedReply):
+        return True
+    text = str(exc).lower()
+    return status_of(exc) in (None, 200, 500) and ("jsondecodeerror" in text or "expecting value" in text
+                                                    or "unterminated" in text or "expecting ',' delimiter" in text)
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """Connection refused, reset, or cut off mid-reply."""
+    name = type(exc).__name__
+    return name in ("APIConnectionError", "Timeout", "APITimeoutError", "ConnectError", "RemoteProtocolError",
+                    "ReadError", "ConnectionResetError", "ConnectionRefusedError")
+
+
+def retry_after_s(exc: BaseException) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds or HTTP date) on the error's response."""
+    headers: Any = getattr(getattr(exc, "response", None), "headers", None) or getattr(exc, "litellm_response_headers", None)
+    if not headers:
+        return None
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def classify(exc: BaseException) -> str:
+    """One of: context_length, malformed, retryable, fatal."""
+    if is_context_length(exc):
+        return "context_length"
+    if is_malformed(exc):
+        return "malformed"
+    if status_of(exc) in RETRY_STATUS or is_connection_failure(exc):
+        return "retryable"
+    return "fatal"
+
+
+def backoff_s(attempt: int, exc: BaseException, *, base: float = 0.5, cap: float = 8.0) -> float:
+    """Wait before the next attempt: the server's ``Retry-After`` if given, else exponential with jitter."""
+    hinted = retry_after_s(exc)
+    if hinted is not None:
+        return hinted
+    return min(cap, base * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
