@@ -38,14 +38,16 @@ TASK = {
 }
 
 
-def record() -> list[tuple[list[dict], int]]:
+def record(pool: ModelPool) -> list[tuple[list[dict], int]]:
     """Run the refine loop once; return each turn's messages and its completion-token count."""
-    result = agentloop.run(Task.from_dict(TASK), store=tempfile.mktemp(suffix=".db"), seed=7)
+    result = agentloop.run(Task.from_dict(TASK), store=tempfile.mktemp(suffix=".db"), seed=7, pool=pool)
     return [(list(t.messages), max(1, t.usage.completion_tokens)) for t in result.graph.turns()]
 
 
-async def replay(calls, prefix_cache: int) -> dict:
-    model = ModelPool().get(f"llamacpp:default?prefix_cache={prefix_cache}")
+async def replay(calls, prefix_cache: int, pool: ModelPool, round_: int) -> dict:
+    # a fresh instance per replay (cache_mb differs only to make the URI unique), on the pool's one
+    # llama thread: nothing cached by an earlier replay can help this one
+    model = pool.get(f"llamacpp:default?prefix_cache={prefix_cache}&cache_mb={512 + round_}")
     await model.complete([{"role": "user", "content": "hi"}], Request(role="solver", max_tokens=1))  # load
     started = time.perf_counter()
     prompt = evaluated = completion = 0
@@ -61,12 +63,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    calls = record()
+    pool = ModelPool()
+    calls = record(pool)
     print(f"recorded a refine run of {len(calls)} turns ({sum(1 for m, _ in calls if m[-1]['role'] == 'user')} calls)")
     rows: dict[int, list[dict]] = {0: [], 1: []}
-    for _ in range(args.rounds):
+    for round_ in range(args.rounds):
         for mode in (0, 1):  # alternate so drift on a noisy machine hits both
-            rows[mode].append(asyncio.run(replay(calls, mode)))
+            rows[mode].append(asyncio.run(replay(calls, mode, pool, round_)))
     for mode, name in ((0, "without reuse"), (1, "with reuse")):
         r = rows[mode][-1]
         print(f"{name:>14}: {r['prompt']} prompt tokens, {r['evaluated']} evaluated, {r['completion']} generated, "

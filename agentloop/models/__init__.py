@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import ModelURIError
@@ -46,19 +47,28 @@ def normalize_uri(uri: str, base_dir: Path | None) -> str:
 
 
 class ModelPool:
-    """One loaded model per URI, shared by every role (and run) that names it."""
+    """One loaded model per URI, shared by every role (and run) that names it.
+
+    Every llama.cpp model of a pool runs on the pool's one worker thread (see llamacpp.py for why).
+    """
 
     def __init__(self) -> None:
         self._models: dict[str, Model] = {}
+        self._llama_thread: ThreadPoolExecutor | None = None
 
     def get(self, uri: str) -> Model:
         """The model for a normalized URI, loading its backend on first use."""
         if uri not in self._models:
-            self._models[uri] = _create(uri)
+            self._models[uri] = self._create(uri)
         return self._models[uri]
 
+    def _create(self, uri: str) -> Model:
+        if uri.startswith("llamacpp:") and self._llama_thread is None:
+            self._llama_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentloop-llamacpp")
+        return _create(uri, self._llama_thread)
 
-def _create(uri: str) -> Model:
+
+def _create(uri: str, llama_thread: ThreadPoolExecutor | None) -> Model:
     scheme, _, rest = uri.partition(":")
     target, _, query = rest.partition("?")
     if scheme == "scripted":
@@ -67,6 +77,6 @@ def _create(uri: str) -> Model:
     if scheme == "llamacpp":
         from .llamacpp import LlamaCppModel, default_model_path, parse_params
         path = default_model_path() if target == "default" else Path(target)
-        return LlamaCppModel(path, uri, **parse_params(uri, query))
+        return LlamaCppModel(path, uri, thread=llama_thread, **parse_params(uri, query))
     from .litellm import LiteLLMModel
     return LiteLLMModel(rest, uri)

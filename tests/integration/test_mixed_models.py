@@ -37,9 +37,9 @@ def test_one_pool_loads_a_model_once_and_its_kv_prefix_serves_the_next_run(tmp_p
     second = agentloop.run(task, store=tmp_path / "s.db", seed=0, pool=pool)
     assert pool.get("llamacpp:default")._llama is llama  # not loaded twice
     t1, t2 = first.graph.turns()[0], second.graph.turns()[0]
-    assert t1.usage.cached_tokens == 0 or t1.usage.cached_tokens < t1.usage.prompt_tokens
-    assert t2.usage.cached_tokens == t2.usage.prompt_tokens - 1 or t2.usage.cached_tokens >= t2.usage.prompt_tokens - 2
-    assert t2.output == t1.output  # same seed, same prompt: same answer from the cached state
+    assert t1.usage.cached_tokens <= 1  # a freshly loaded model evaluates (all but at most one token)
+    # the same prompt in the next run: (almost) all of it comes from the saved state
+    assert t2.usage.prompt_tokens == t1.usage.prompt_tokens and t2.usage.cached_tokens >= t2.usage.prompt_tokens - 2
 
 
 def test_refine_turns_reuse_the_kv_prefix_of_the_conversation(tmp_path):
