@@ -52,6 +52,7 @@ class Run:
         self._replay = {t.seq: t for t in replay}
         self._renderer = PromptRenderer(task.source_dir)
         self._next_seq = 1
+        self.refused: str | None = None  # why the budget last refused a turn, if it did
         self._base_seconds = base_seconds
         self._started = time.monotonic()
 
@@ -61,7 +62,8 @@ class Run:
 
     def _limit_reached(self) -> str | None:
         budget, used = self.task.budget, self.graph.usage()
-        if budget.max_turns is not None and len(self.graph) >= budget.max_turns:
+        # turns still in flight count: concurrent branches draw from the same limit
+        if budget.max_turns is not None and self._next_seq - 1 >= budget.max_turns:
             return "budget:max_turns"
         if budget.max_tokens is not None and used.total >= budget.max_tokens:
             return "budget:max_tokens"
@@ -74,8 +76,13 @@ class Run:
         if self._on_event is not None:
             self._on_event({"event": event, "run_id": self.run_id, **fields})
 
-    async def turn(self, role: str, *, parents: list[Turn]) -> Turn:
-        """One agent turn derived from ``parents``; raises ``BudgetExhausted`` when the budget is spent."""
+    async def turn(self, role: str, *, parents: list[Turn], temperature: float | None = None) -> Turn:
+        """One agent turn derived from ``parents``; raises ``BudgetExhausted`` when the budget is spent.
+
+        ``temperature`` overrides the role's (a strategy that samples for diversity sets it). Turns
+        may run concurrently: each takes its sequence number before its first await, so a
+        strategy that starts them in a fixed order replays identically on resume.
+        """
         if (reason := self._limit_reached()) is not None:
             raise BudgetExhausted(reason)
         seq, self._next_seq = self._next_seq, self._next_seq + 1
@@ -84,7 +91,7 @@ class Run:
         spec, uri = ROLE_SPECS[role], self.models.get(role, self.models["default"])
         messages = conversation(parents, self._renderer.render(role, context_for(self.task, parents)))
         try:
-            completion = await self._pool.get(uri).complete(messages, self._request(role, seq))
+            completion = await self._pool.get(uri).complete(messages, self._request(role, seq, temperature))
         except ModelError:
             if (reason := self._limit_reached()) is not None:
                 raise BudgetExhausted(reason) from None  # the call's deadline was the budget's
@@ -104,11 +111,23 @@ class Run:
                   verdicts=[(f.kind, f.passed) for f in feedback], tokens=completion.usage.total)
         return turn
 
-    def _request(self, role: str, seq: int) -> Request:
+    async def maybe_turn(self, role: str, *, parents: list[Turn], temperature: float | None = None) -> Turn | None:
+        """``turn``, or ``None`` when the budget refuses it (recorded in ``refused``).
+
+        For concurrent branches: one branch refused by the budget must not cancel its siblings.
+        """
+        try:
+            return await self.turn(role, parents=parents, temperature=temperature)
+        except BudgetExhausted as exc:
+            self.refused = exc.reason
+            return None
+
+    def _request(self, role: str, seq: int, override: float | None = None) -> Request:
         spec, budget = ROLE_SPECS[role], self.task.budget
         chosen = self.task.sampling.get(role)
         max_tokens = chosen.max_tokens if chosen and chosen.max_tokens else spec.max_tokens
         temperature = chosen.temperature if chosen and chosen.temperature is not None else spec.temperature
+        temperature = override if override is not None else temperature
         if budget.max_tokens is not None:
             max_tokens = max(1, min(max_tokens, budget.max_tokens - self.graph.usage().total))
         timeout = MODEL_CALL_LIMIT_S
@@ -185,6 +204,17 @@ async def _drive(run: Run) -> str:
         return exc.reason
     except TimeoutError:
         return "budget:max_seconds"
+    except BaseExceptionGroup as group:  # concurrent branches: the budget, or the first real failure
+        budget, rest = group.split(BudgetExhausted)
+        if rest is not None:
+            raise _first_leaf(rest) from None
+        return _first_leaf(budget).reason
+
+
+def _first_leaf(group: BaseException) -> BaseException:
+    while isinstance(group, BaseExceptionGroup):
+        group = group.exceptions[0]
+    return group
 
 
 async def _hidden_tests(run: Run, sandbox: Sandbox) -> dict[str, Any] | None:

@@ -25,9 +25,10 @@ class PytestOutcome:
     skipped: int = 0
 
 
-def pytest_argv(test_file: str = TEST_FILE) -> list[str]:
-    """pytest with no plugins, conftest, ini files or cache; the report goes outside the work folder."""
-    return python_argv("-m", "pytest", "-q", "-p", "no:cacheprovider", "--noconftest", "-c", "/dev/null",
+def pytest_argv(test_file: str = TEST_FILE, plugins: tuple[str, ...] = ()) -> list[str]:
+    """pytest with no plugins (but ``plugins``), conftest, ini files or cache; the report goes outside the work folder."""
+    loaded = [arg for name in plugins for arg in ("-p", name)]
+    return python_argv("-m", "pytest", "-q", "-p", "no:cacheprovider", *loaded, "--noconftest", "-c", "/dev/null",
                        "--rootdir=.", "--tb=short", "-o", "junit_family=xunit1",
                        f"--junitxml={{report}}/{REPORT}", test_file)
 
@@ -54,9 +55,11 @@ def read_report(xml: bytes) -> PytestOutcome | None:
     return outcome
 
 
-async def run_pytest(ws: Workspace, *, kind: str, timeout_s: float, memory_mb: int) -> Feedback:
+async def run_pytest(ws: Workspace, *, kind: str, timeout_s: float, memory_mb: int,
+                     plugins: tuple[str, ...] = ()) -> Feedback:
     """Run ``test_task.py`` in the workspace and turn the report into feedback."""
-    result = await ws.run(pytest_argv(), timeout_s=timeout_s, memory_mb=memory_mb, artifacts=(REPORT,))
+    result = await ws.run(pytest_argv(plugins=plugins), timeout_s=timeout_s, memory_mb=memory_mb, artifacts=(REPORT,),
+                          import_workdir=bool(plugins))
     outcome = read_report(result.artifacts[REPORT]) if REPORT in result.artifacts else None
     if outcome is None or outcome.total == 0:
         return _no_report(kind, result, timeout_s)

@@ -49,8 +49,13 @@ class ExecResult:
 
 
 def python_argv(*args: str) -> list[str]:
-    """argv for this interpreter in isolated mode (no user site, no cwd on sys.path, no PYTHON* env)."""
-    return [sys.executable, "-I", *args]
+    """argv for this interpreter, isolated: no user site (-s), no script or cwd path prepended (-P).
+
+    Not ``-I``: its ``-E`` would also drop PYTHONHASHSEED, and hash randomisation made
+    hypothesis's derandomized shrinking return a different counterexample on every run. The
+    environment is an allowlist built here, so honouring it cannot let a PYTHON* variable in.
+    """
+    return [sys.executable, "-s", "-P", *args]
 
 
 def _limits(memory_mb: int, cpu_s: int):
@@ -143,13 +148,17 @@ class Workspace:
         """Write a file into the work folder (names are chosen by feedback kinds, not by models)."""
         (self.workdir / name).write_text(content, encoding="utf-8")
 
-    async def run(self, argv: list[str], *, timeout_s: float, memory_mb: int,
-                  stdin: bytes | None = None, artifacts: tuple[str, ...] = ()) -> ExecResult:
-        """Run ``argv`` in the work folder; ``{report}`` in argv becomes the report folder."""
+    async def run(self, argv: list[str], *, timeout_s: float, memory_mb: int, stdin: bytes | None = None,
+                  artifacts: tuple[str, ...] = (), import_workdir: bool = False) -> ExecResult:
+        """Run ``argv`` in the work folder; ``{report}`` in argv becomes the report folder.
+
+        ``import_workdir`` puts the work folder on ``PYTHONPATH`` (for a pytest plugin module there).
+        """
         argv = [a.replace("{report}", str(self.report_dir)) for a in argv]
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=self.workdir, env=_environment(self.workdir),
+            *argv, cwd=self.workdir,
+            env={**_environment(self.workdir), **({"PYTHONPATH": str(self.workdir)} if import_workdir else {})},
             stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             start_new_session=True, preexec_fn=_limits(memory_mb, int(timeout_s) + 1))

@@ -1,0 +1,59 @@
+"""best_of_n: concurrent samples, selection by score, early stop, shared budget."""
+
+from __future__ import annotations
+
+import pytest
+from faultserver import Drip, FaultServer, Ok
+from helpers import BAD_FIZZ, GOOD_FIZZ
+
+import agentloop
+from agentloop import Task
+
+pytest.importorskip("litellm", reason="the overlap test uses a litellm model against the fault server")
+
+HALF = "```python\ndef fizzbuzz(n):\n    return 'Fizz' if n % 3 == 0 else str(n)\n```"
+ZERO = "```python\ndef fizzbuzz(n):\n    return ''\n```"
+
+
+def run(make_task, tmp_path, script, **params):
+    path = make_task(script, strategy={"name": "best_of_n", **params})
+    return agentloop.run(Task.from_yaml(path), store=tmp_path / "s.db", seed=0)
+
+
+def test_picks_the_best_sample_by_score(make_task, tmp_path):
+    result = run(make_task, tmp_path, {"solver": [ZERO, HALF, ZERO]}, n=3)
+    assert result.turns == 3 and result.status == "unsolved" and result.stop_reason == "samples"
+    assert all(t.role == "solver" and t.parents == () for t in result.graph.turns())
+    assert "Fizz" in result.solution
+
+
+def test_without_early_stop_all_samples_are_taken(make_task, tmp_path):
+    result = run(make_task, tmp_path, {"solver": [GOOD_FIZZ, BAD_FIZZ, ZERO, HALF]}, n=4, early_stop=False)
+    assert result.turns == 4 and result.status == "solved"
+
+
+def test_early_stop_cancels_the_other_samples(make_task, tmp_path):
+    slow = "```python\nimport time\ntime.sleep(5)\ndef fizzbuzz(n):\n    return str(n)\n```"
+    result = run(make_task, tmp_path, {"solver": [GOOD_FIZZ, slow, slow, slow]}, n=4)
+    assert result.status == "solved" and result.stop_reason == "solved"
+    assert result.turns == 1 and result.seconds < 4  # the slow checks were killed, not awaited
+
+
+def test_samples_share_the_turn_budget(make_task, tmp_path):
+    path = make_task({"solver": [ZERO] * 6}, strategy={"name": "best_of_n", "n": 6}, budget={"max_turns": 2})
+    result = agentloop.run(Task.from_yaml(path), store=tmp_path / "s.db")
+    # all six start at once; turns in flight count against the limit, so only two ever run
+    assert result.turns == 2 and result.status == "unsolved" and result.stop_reason == "budget:max_turns"
+
+
+async def test_model_calls_overlap_in_time(tmp_path):
+    with FaultServer() as server:
+        server.script(*[Drip(interval=0.05, chunk=40)] * 4)
+        task = Task.from_dict({"name": "t", "prompt": "p", "feedback": [{"kind": "compile"}],
+                               "strategy": {"name": "best_of_n", "n": 4, "early_stop": False}})
+        result = await agentloop.arun(task, f"litellm:openai/x?api_base={server.url}&api_key=none",
+                                      store=tmp_path / "s.db")
+        starts = sorted(r["_t"] for r in server.requests)
+        assert len(starts) == 4 and result.turns == 4
+        # each reply takes ~0.3 s to drip out; all four requests arrived before the first could finish
+        assert starts[-1] - starts[0] < 0.25

@@ -1,0 +1,63 @@
+"""Feedback kind `property`: hypothesis property tests against the candidate.
+
+Runs like `tests` (pytest in the sandbox, verdict from the JUnit report) with a fixed-seed,
+bounded hypothesis profile. The shrunk counterexample is lifted out of the failure so the next
+prompt shows it first: "Falsifying example: test_fizz(n=5)" is the most useful line there is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentloop.feedback import CheckContext, Feedback
+from agentloop.pytest_runner import TEST_FILE, run_pytest
+
+# a pytest plugin module (-p) so the profile is active before the tests are even imported,
+# and the task's test file keeps its own line numbers
+_PLUGIN = "agentloop_hypothesis_profile"
+_PROFILE = """from hypothesis import HealthCheck, settings
+settings.register_profile("agentloop", max_examples={max_examples}, derandomize=True, database=None,
+                          deadline=None, print_blob=False, suppress_health_check=list(HealthCheck))
+settings.load_profile("agentloop")
+"""
+# the call hypothesis prints, with one level of nested brackets in its arguments
+_FALSIFYING = re.compile(r"Falsifying example: (\w+\((?:[^()]|\([^()]*\))*\))")
+_PYTEST_MARGIN = re.compile(r"^E {1,3}", re.MULTILINE)
+
+
+class Config(BaseModel):
+    """`code`: pytest code using hypothesis; `max_examples` bounds the search (derandomized: same every run)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1)
+    max_examples: int = Field(default=100, ge=1, le=10_000)
+
+
+def counterexamples(failures: list[dict]) -> list[str]:
+    """Each failure's shrunk falsifying example, as hypothesis printed it."""
+    out = []
+    for failure in failures:
+        text = failure.get("message", "") + "\n" + _PYTEST_MARGIN.sub("", failure.get("traceback", ""))
+        if match := _FALSIFYING.search(text):
+            call = " ".join(match.group(1).split())
+            out.append(re.sub(r",\s*\)$", ")", call.replace("( ", "(")))
+    return out
+
+
+async def check(code: str, config: Config, ctx: CheckContext) -> Feedback:
+    """Run the properties; a failure's summary leads with its counterexample."""
+    if ctx.task.language != "python":
+        return Feedback(kind="property", passed=False, score=0.0, summary="property tests need language: python")
+    files = {"solution.py": code, TEST_FILE: config.code, f"{_PLUGIN}.py": _PROFILE.format(max_examples=config.max_examples)}
+    async with ctx.sandbox.workspace(files) as ws:
+        fb = await run_pytest(ws, kind="property", timeout_s=ctx.task.sandbox.timeout_s * 3,
+                              memory_mb=ctx.task.sandbox.memory_mb, plugins=(_PLUGIN,))
+    found = counterexamples(fb.details.get("failures", []))
+    if not found:
+        return fb
+    head = "\n".join(f"Counterexample: {c}" for c in found)
+    return Feedback(kind="property", passed=False, score=fb.score, summary=f"{head}\n{fb.summary}",
+                    details={**fb.details, "counterexamples": found})
