@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .resources import search_path
@@ -49,12 +50,19 @@ class Feedback:
         return cls(**data)
 
 
+# ask(template_role, variables, schema) -> Structured: a structured model call made for a check
+Asker = Callable[[str, dict[str, Any], type], Awaitable[Any]]
+
+
 @dataclass(frozen=True)
 class CheckContext:
-    """What a feedback kind may use: the task (limits, language, entry point) and the sandbox."""
+    """What a feedback kind may use: the task, the sandbox, the checks already run on this
+    candidate, and ``ask`` for kinds that consult a model (None where no model is available)."""
 
     task: Task
     sandbox: Sandbox
+    earlier: tuple[Feedback, ...] = ()
+    ask: Asker | None = None
 
 
 def trim(text: str, limit: int = SUMMARY_LIMIT) -> str:
@@ -91,14 +99,15 @@ def _load_module(path: str, mtime_ns: int) -> ModuleType:
     return module
 
 
-async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None = None) -> list[Feedback]:
+async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None = None,
+                     ask: Asker | None = None) -> list[Feedback]:
     """Run every feedback entry of the task (or ``specs``) on ``code``, in order."""
-    ctx = CheckContext(task=task, sandbox=sandbox)
-    results = []
+    results: list[Feedback] = []
     for spec in task.feedback if specs is None else specs:
         kind = load_kind(spec.kind, task.source_dir)
         config = kind.Config.model_validate(spec.options)
         started = time.monotonic()
+        ctx = CheckContext(task=task, sandbox=sandbox, earlier=tuple(results), ask=ask)
         fb: Feedback = await kind.check(code, config, ctx)
         results.append(Feedback(kind=spec.kind, passed=fb.passed, score=min(1.0, max(0.0, fb.score)),
                                 summary=trim(fb.summary), details=fb.details,

@@ -22,7 +22,9 @@ from .models import ModelPool, Request
 from .parsing import extract_code
 from .prompting import PromptRenderer, prompt_hash
 from .result import RunResult
-from .roles import ROLE_SPECS, context_for, conversation
+from .models.base import Completion
+from .roles import ROLE_SPECS, context_for, conversation, task_view
+from .structured import Structured, complete_structured
 from .sandbox import Sandbox
 from .store import Store
 from .strategies import get_strategy
@@ -96,19 +98,20 @@ class Run:
             if (reason := self._limit_reached()) is not None:
                 raise BudgetExhausted(reason) from None  # the call's deadline was the budget's
             raise
-        candidate, feedback, score = None, (), None
+        candidate, feedback, score, side = None, (), None, []
         if spec.writes_code:
             candidate = extract_code(completion.text, self.task.language, self.task.entry_point)
-            feedback = tuple(await self._check(candidate))
+            feedback = tuple(await self._check(candidate, seq, side))
             score = combined_score(list(feedback))
+        usage = sum((c.usage for c in side), completion.usage)  # a judge's calls count towards this turn
         turn = Turn(id=f"t{seq}", seq=seq, parents=tuple(p.id for p in parents), role=role, model=uri,
                     messages=tuple(messages), prompt_hash=prompt_hash(messages), output=completion.text,
-                    candidate=candidate, feedback=feedback, score=score, usage=completion.usage,
+                    candidate=candidate, feedback=feedback, score=score, usage=usage,
                     started=time.time() - completion.latency_s, seconds=round(completion.latency_s, 4))
         self._store.add_turn(self.run_id, turn, self.seconds())
         self.graph.add(turn)
         self.emit("turn", turn=turn.id, role=role, score=score, passed=turn.passed,
-                  verdicts=[(f.kind, f.passed) for f in feedback], tokens=completion.usage.total)
+                  verdicts=[(f.kind, f.passed) for f in feedback], tokens=usage.total)
         return turn
 
     async def maybe_turn(self, role: str, *, parents: list[Turn], temperature: float | None = None) -> Turn | None:
@@ -136,11 +139,20 @@ class Run:
         return Request(role=role, max_tokens=max_tokens, temperature=temperature,
                        seed=None if self.seed is None else self.seed + seq, timeout_s=timeout)
 
-    async def _check(self, candidate: str | None) -> list[Feedback]:
+    async def _check(self, candidate: str | None, seq: int, side: list[Completion]) -> list[Feedback]:
         if candidate is None:
             return [Feedback(kind="parse", passed=False, score=0.0,
                              summary="No code block was found in the reply: answer with one fenced code block.")]
-        return await run_checks(candidate, self.task, self._sandbox)
+
+        async def ask(template: str, variables: dict[str, Any], schema: type) -> Structured:
+            # feedback kinds that consult a model (judge) use the judge's model, else the critic's
+            uri = self.models.get("judge") or self.models.get("critic") or self.models["default"]
+            messages = self._renderer.render(template, {"task": task_view(self.task), **variables})
+            out = await complete_structured(self._pool.get(uri), messages, self._request("judge", seq), schema)
+            side.extend(out.completions)
+            return out
+
+        return await run_checks(candidate, self.task, self._sandbox, ask=ask)
 
     def _replayed(self, stored: Turn, role: str) -> Turn:
         if stored.role != role:

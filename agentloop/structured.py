@@ -28,6 +28,7 @@ class Structured(Generic[T]):
     value: T | None
     completions: tuple[Completion, ...]
     error: str | None = None
+    messages: tuple[dict[str, str], ...] = ()  # the first request's messages
 
 
 def parse_reply(text: str, schema: type[T]) -> T:
@@ -49,7 +50,7 @@ async def complete_structured(model: Model, messages: list[dict[str, str]], requ
     request = replace(request, schema=schema.model_json_schema())
     first = await model.complete(messages, request)
     try:
-        return Structured(parse_reply(first.text, schema), (first,))
+        return Structured(parse_reply(first.text, schema), (first,), messages=tuple(messages))
     except ValueError as exc:
         error = str(exc)
     reask = [*messages, {"role": "assistant", "content": first.text},
@@ -57,6 +58,6 @@ async def complete_structured(model: Model, messages: list[dict[str, str]], requ
                                          f"matching this schema:\n{json.dumps(request.schema)}"}]
     second = await model.complete(reask, request)
     try:
-        return Structured(parse_reply(second.text, schema), (first, second))
+        return Structured(parse_reply(second.text, schema), (first, second), messages=tuple(messages))
     except ValueError as exc:
-        return Structured(None, (first, second), f"invalid structured reply after one re-ask: {exc}")
+        return Structured(None, (first, second), f"invalid structured reply after one re-ask: {exc}", tuple(messages))
