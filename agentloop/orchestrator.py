@@ -69,7 +69,7 @@ class Run:
             return "budget:max_turns"
         if budget.max_tokens is not None and used.total >= budget.max_tokens:
             return "budget:max_tokens"
-        if budget.max_seconds is not None and self.seconds() >= budget.max_seconds:
+        if self._out_of_time():
             return "budget:max_seconds"
         return None
 
@@ -78,12 +78,16 @@ class Run:
         if self._on_event is not None:
             self._on_event({"event": event, "run_id": self.run_id, **fields})
 
-    async def turn(self, role: str, *, parents: list[Turn], temperature: float | None = None) -> Turn:
+    async def turn(self, role: str, *, parents: list[Turn], temperature: float | None = None,
+                   template: str | None = None, reject_repeats: bool = False) -> Turn:
         """One agent turn derived from ``parents``; raises ``BudgetExhausted`` when the budget is spent.
 
-        ``temperature`` overrides the role's (a strategy that samples for diversity sets it). Turns
-        may run concurrently: each takes its sequence number before its first await, so a
-        strategy that starts them in a fixed order replays identically on resume.
+        ``temperature`` overrides the role's (a strategy that samples for diversity sets it);
+        ``template`` renders ``prompts/<template>.j2`` instead of the role's own; with
+        ``reject_repeats`` a candidate identical to an earlier failed one is not checked again but
+        rejected with feedback saying so. Turns may run concurrently: each takes its sequence
+        number before its first await, so a strategy that starts them in a fixed order replays
+        identically on resume.
         """
         if (reason := self._limit_reached()) is not None:
             raise BudgetExhausted(reason)
@@ -91,17 +95,18 @@ class Run:
         if seq in self._replay:
             return self._replayed(self._replay.pop(seq), role)
         spec, uri = ROLE_SPECS[role], self.models.get(role, self.models["default"])
-        messages = conversation(parents, self._renderer.render(role, context_for(self.task, parents)))
+        messages = conversation(parents, self._renderer.render(template or role, context_for(self.task, parents)))
         try:
             completion = await self._pool.get(uri).complete(messages, self._request(role, seq, temperature))
         except ModelError:
-            if (reason := self._limit_reached()) is not None:
-                raise BudgetExhausted(reason) from None  # the call's deadline was the budget's
+            if self._out_of_time():
+                raise BudgetExhausted("budget:max_seconds") from None  # the call's deadline was the budget's
             raise
         candidate, feedback, score, side = None, (), None, []
         if spec.writes_code:
             candidate = extract_code(completion.text, self.task.language, self.task.entry_point)
-            feedback = tuple(await self._check(candidate, seq, side))
+            repeat = reject_repeats and self._failed_before(candidate)
+            feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side))
             score = combined_score(list(feedback))
         usage = sum((c.usage for c in side), completion.usage)  # a judge's calls count towards this turn
         turn = Turn(id=f"t{seq}", seq=seq, parents=tuple(p.id for p in parents), role=role, model=uri,
@@ -124,6 +129,22 @@ class Run:
         except BudgetExhausted as exc:
             self.refused = exc.reason
             return None
+
+    def _out_of_time(self) -> bool:
+        limit = self.task.budget.max_seconds
+        return limit is not None and self.seconds() >= limit
+
+    def _failed_before(self, candidate: str | None) -> Feedback | None:
+        """A ``repeat`` rejection if ``candidate`` is (up to whitespace) an earlier failed candidate."""
+        if candidate is None:
+            return None
+        norm = " ".join(candidate.split())
+        for earlier in self.graph.candidates():
+            if not earlier.passed and earlier.candidate is not None and " ".join(earlier.candidate.split()) == norm:
+                return Feedback(kind="repeat", passed=False, score=0.0,
+                                summary=f"This code is the same as the code of turn {earlier.id}, which already failed "
+                                        "its checks. Do not repeat it: write a different solution.")
+        return None
 
     def _request(self, role: str, seq: int, override: float | None = None) -> Request:
         spec, budget = ROLE_SPECS[role], self.task.budget

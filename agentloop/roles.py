@@ -92,4 +92,6 @@ def context_for(task: Task, parents: list[Turn]) -> dict[str, Any]:
         if code_parent else None,
         "feedback": [f.to_dict() for f in code_parent.feedback] if code_parent else [],
         "critique": critic.output.strip() if critic else None,
+        # a solver derived from critic turns is a Reflexion attempt: those are its memory
+        "reflections": [p.output.strip() for p in parents if p.role == "critic"],
     }

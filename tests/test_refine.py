@@ -154,3 +154,54 @@ async def test_arun_is_the_async_entry_point(make_task, tmp_path):
     path = make_task({"solver": [GOOD_FIZZ]})
     result = await agentloop.arun(Task.from_yaml(path), store=tmp_path / "s.db")
     assert result.solved
+
+
+def test_reject_repeats_skips_the_checks_and_says_so(make_task, tmp_path):
+    slow_bad = BAD_FIZZ.replace("def fizzbuzz", "import time\ntime.sleep(1)\ndef fizzbuzz")
+    path = make_task({"solver": [slow_bad], "critic": ["c1", "c2"], "refiner": [slow_bad + "\n", GOOD_FIZZ]},
+                     strategy={"name": "refine", "max_turns": 3, "reject_repeats": True})
+    turns = run(path, tmp_path).graph.turns()
+    repeat = turns[2]
+    assert [(f.kind, f.passed) for f in repeat.feedback] == [("repeat", False)]
+    assert "same as the code of turn t1" in repeat.feedback[0].summary
+    assert turns[-1].passed
+
+
+def test_temperature_escalates_per_refinement(make_task, tmp_path):
+    from faultserver import FaultServer, Ok
+
+    with FaultServer() as server:
+        server.script(*[Ok(content=BAD_FIZZ if i % 2 == 0 else "crit") for i in range(5)])
+        path = make_task(None, strategy={"name": "refine", "max_turns": 3, "temperature_step": 0.3},
+                         models={"default": f"litellm:openai/x?api_base={server.url}&api_key=none"})
+        run(path, tmp_path)
+        temps = [r["temperature"] for r in server.requests]
+    assert temps == pytest.approx([0.2, 0.2, 0.5, 0.2, 0.8])  # solver, critic, refiner, critic, refiner
+
+
+def test_fresh_refiner_sees_only_task_code_and_latest_feedback(make_task, tmp_path):
+    path = make_task({"solver": [BAD_FIZZ], "critic": ["CRIT"], "refiner": [GOOD_FIZZ]},
+                     strategy={"name": "refine", "max_turns": 2, "fresh_refiner": True})
+    refiner = run(path, tmp_path).graph.turns()[2]
+    assert [m["role"] for m in refiner.messages] == ["system", "user"]
+    prompt = refiner.messages[1]["content"]
+    assert "FAILED test_five" in prompt and 'return "Fizz"' in prompt and "CRIT" in prompt
+
+
+def test_refine_without_a_critic(make_task, tmp_path):
+    path = make_task({"solver": [BAD_FIZZ], "refiner": [GOOD_FIZZ]}, strategy={"name": "refine", "critic": False})
+    result = run(path, tmp_path)
+    assert [t.role for t in result.graph.turns()] == ["solver", "refiner"] and result.status == "solved"
+    assert "I ran the checks on your code" in result.graph["t2"].messages[-1]["content"]
+
+
+def test_reflexion_attempts_read_the_memory_of_reflections(make_task, tmp_path):
+    path = make_task({"solver": [BAD_FIZZ, BAD_FIZZ, GOOD_FIZZ], "critic": ["LESSON-ONE", "LESSON-TWO"]},
+                     strategy={"name": "reflexion", "max_attempts": 3})
+    result = run(path, tmp_path)
+    turns = result.graph.turns()
+    assert [t.role for t in turns] == ["solver", "critic", "solver", "critic", "solver"]
+    last = turns[-1]
+    assert last.parents == ("t2", "t4") and [m["role"] for m in last.messages] == ["system", "user"]
+    assert "LESSON-ONE" in last.messages[1]["content"] and "LESSON-TWO" in last.messages[1]["content"]
+    assert result.status == "solved" and result.stop_reason == "solved"

@@ -17,20 +17,42 @@ if TYPE_CHECKING:
 
 
 class Params(BaseModel):
-    """``max_turns``: how many candidates at most (the first solution plus refinements)."""
+    """Parameters of ``refine``.
+
+    - ``max_turns``: how many candidates at most (the first solution plus refinements);
+    - ``critic``: whether a critic turn comes between feedback and refinement;
+    - ``reject_repeats``: a refinement identical to an earlier failed candidate is rejected
+      without re-running its checks, and told so (Feedback Friction, Jiang et al. 2025);
+    - ``temperature_step``: each refinement samples this much hotter, up to ``max_temperature``;
+    - ``fresh_refiner``: the refiner sees only the task, the code and its latest feedback
+      (``prompts/refiner_fresh.j2``) instead of continuing the conversation.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     max_turns: int = Field(default=4, ge=1, le=1000)
+    critic: bool = True
+    reject_repeats: bool = False
+    temperature_step: float = Field(default=0.0, ge=0.0, le=1.0)
+    max_temperature: float = Field(default=1.2, ge=0.0, le=2.0)
+    fresh_refiner: bool = False
 
 
 async def run(run: Run, params: Params) -> str:
     """Run the loop; returns the stop reason (``solved`` or ``max_turns``)."""
     best = await run.turn("solver", parents=[])
-    for _ in range(params.max_turns - 1):
+    for round_ in range(1, params.max_turns):
         if best.passed:
             break
-        critique = await run.turn("critic", parents=[best])
-        await run.turn("refiner", parents=[best, critique])
+        parents = [best]
+        if params.critic:
+            parents.append(await run.turn("critic", parents=[best]))
+        temperature = None
+        if params.temperature_step:
+            base = run.task.sampling.get("refiner")
+            start = base.temperature if base and base.temperature is not None else 0.2
+            temperature = min(params.max_temperature, start + round_ * params.temperature_step)
+        await run.turn("refiner", parents=parents, temperature=temperature, reject_repeats=params.reject_repeats,
+                       template="refiner_fresh" if params.fresh_refiner else None)
         best = run.graph.best()
     return "solved" if best.passed else "max_turns"
