@@ -11,10 +11,11 @@ from .models import Completion, Model, ModelPool, Request, Usage
 from .result import RunResult
 from .store import Store
 from .task import Task
+from .wrap import arefine, refine, refined
 
 __all__ = [
     "AgentloopError", "Completion", "Feedback", "InputError", "Model", "ModelError", "ModelPool", "Request", "RunError",
     "RunResult", "Store", "Task", "TaskFileError", "Turn", "TurnGraph", "Usage",
-    "aresume", "arun", "load_run", "resume", "run",
+    "arefine", "aresume", "arun", "load_run", "refine", "refined", "resume", "run",
 ]
 __version__ = "0.1.0"

@@ -47,10 +47,11 @@ class Run:
 
     def __init__(self, *, run_id: str, task: Task, models: dict[str, str], seed: int | None, store: Store,
                  pool: ModelPool, sandbox: Sandbox, replay: list[Turn], base_seconds: float,
-                 on_event: EventSink | None) -> None:
+                 on_event: EventSink | None, validators: tuple[Callable[[str], Any], ...] = ()) -> None:
         self.run_id, self.task, self.models, self.seed = run_id, task, models, seed
         self.graph = TurnGraph()
         self._store, self._pool, self._sandbox, self._on_event = store, pool, sandbox, on_event
+        self._validators = validators
         self._replay = {t.seq: t for t in replay}
         self._renderer = PromptRenderer(task.source_dir)
         self._next_seq = 1
@@ -104,7 +105,8 @@ class Run:
             raise
         candidate, feedback, score, side = None, (), None, []
         if spec.writes_code:
-            candidate = extract_code(completion.text, self.task.language, self.task.entry_point)
+            candidate = (extract_code(completion.text, self.task.language, self.task.entry_point)
+                         if self.task.output == "code" else completion.text.strip() or None)
             repeat = reject_repeats and self._failed_before(candidate)
             feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side))
             score = combined_score(list(feedback))
@@ -173,7 +175,8 @@ class Run:
             side.extend(out.completions)
             return out
 
-        return await run_checks(candidate, self.task, self._sandbox, ask=ask)
+        results = await run_checks(candidate, self.task, self._sandbox, ask=ask)
+        return results + [validate(fn, candidate) for fn in self._validators]
 
     def _replayed(self, stored: Turn, role: str) -> Turn:
         if stored.role != role:
@@ -189,7 +192,7 @@ class Run:
 
 async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int | None = None,
                   run_id: str | None = None, on_event: EventSink | None = None,
-                  pool: ModelPool | None = None) -> RunResult:
+                  pool: ModelPool | None = None, validators: tuple[Callable[[str], Any], ...] = ()) -> RunResult:
     """Run (or, given the id of a stored unfinished run, resume) ``task`` and record the result."""
     replay: list[Turn] = []
     base_seconds = 0.0
@@ -201,7 +204,7 @@ async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int
         replay, base_seconds = store.turns(run_id), record.seconds
     sandbox = Sandbox()
     run = Run(run_id=run_id, task=task, models=models, seed=seed, store=store, pool=pool or ModelPool(),
-              sandbox=sandbox, replay=replay, base_seconds=base_seconds, on_event=on_event)
+              sandbox=sandbox, replay=replay, base_seconds=base_seconds, on_event=on_event, validators=validators)
     run.emit("start", task=task.name, resumed=bool(replay))
     try:
         stop_reason, error = await _drive(run), None
@@ -242,6 +245,20 @@ async def _drive(run: Run) -> str:
         if rest is not None:
             raise _first_leaf(rest) from None
         return _first_leaf(budget).reason
+
+
+def validate(fn: Callable[[str], Any], candidate: str) -> Feedback:
+    """Run a Python validator on the candidate's text (it is not executed): True/None pass,
+    False fails, a string fails with that message, an exception fails with its message."""
+    name = getattr(fn, "__name__", "validator")
+    try:
+        verdict = fn(candidate)
+    except Exception as exc:  # noqa: BLE001 - a validator that raises has rejected the candidate
+        verdict = f"{type(exc).__name__}: {exc}"
+    if verdict is None or verdict is True:
+        return Feedback(kind=f"validator:{name}", passed=True, score=1.0, summary="accepted")
+    message = verdict if isinstance(verdict, str) else "rejected the output"
+    return Feedback(kind=f"validator:{name}", passed=False, score=0.0, summary=f"validator {name}: {message}")
 
 
 def _first_leaf(group: BaseException) -> BaseException:

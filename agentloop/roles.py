@@ -37,7 +37,7 @@ ROLE_SPECS = {
 def task_view(task: Task) -> dict[str, Any]:
     """The parts of a task every prompt may show (never the hidden tests)."""
     return {"name": task.name, "prompt": task.prompt.strip(), "language": task.language,
-            "language_name": _LANGUAGE_NAMES[task.language], "entry_point": task.entry_point,
+            "language_name": _LANGUAGE_NAMES[task.language], "entry_point": task.entry_point, "output": task.output,
             "starter": (task.starter or "").strip() or None}
 
 

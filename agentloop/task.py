@@ -73,6 +73,7 @@ class Task(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     prompt: str = Field(min_length=1)
     language: Literal["python", "c"] = "python"
+    output: Literal["code", "text"] = "code"  # text: the whole reply is the candidate (wrapped LLM calls)
     entry_point: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     starter: str | None = None
     feedback: list[FeedbackSpec] = Field(default_factory=lambda: [FeedbackSpec(kind="compile")])

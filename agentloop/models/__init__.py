@@ -56,6 +56,11 @@ class ModelPool:
         self._models: dict[str, Model] = {}
         self._llama_thread: ThreadPoolExecutor | None = None
 
+    def add(self, model: Model) -> str:
+        """Put an already built model (a ``FunctionModel``, your own backend) in the pool; returns its URI."""
+        self._models[model.uri] = model
+        return model.uri
+
     def get(self, uri: str) -> Model:
         """The model for a normalized URI, loading its backend on first use."""
         if uri not in self._models:
