@@ -1,0 +1,119 @@
+"""``tree``: search over refinements, beam or UCT (Monte Carlo tree search).
+
+Each node is a candidate valued by its feedback score. Expanding a node means one critic turn on
+it and ``width`` refiner children written from that critique (sampled at ``temperature`` for
+diversity, concurrently). LATS (Zhou et al. 2024) and RethinkMCTS (2024) search this way with
+execution feedback as the value. ``beam`` keeps the best ``beam`` nodes of each level;
+``uct`` repeatedly descends from the root by UCB1 (mean value + ``exploration`` ·
+sqrt(ln N_parent / N_child)), expands the leaf it reaches and backs the children's scores up
+the path. Both stop as soon as a candidate passes every check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from ..graph import Turn
+    from ..orchestrator import Run
+
+
+class Params(BaseModel):
+    """Shape and budget of the search."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["beam", "uct"] = "beam"
+    initial: int = Field(default=2, ge=1, le=64)  # solver samples at the root
+    width: int = Field(default=2, ge=1, le=16)  # refiner children per expansion
+    depth: int = Field(default=3, ge=1, le=32)  # refinements along any path
+    beam: int = Field(default=2, ge=1, le=32)  # beam mode: nodes kept per level
+    iterations: int = Field(default=6, ge=1, le=1000)  # uct mode: expansions
+    exploration: float = Field(default=1.0, ge=0.0, le=10.0)
+    temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+
+
+class _Solved(Exception):
+    pass
+
+
+async def _spawn(run: Run, count: int, role: str, parents: list[Turn], temperature: float) -> list[Turn]:
+    """``count`` concurrent turns; a pass cancels nothing (siblings are cheap) but is reported."""
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(run.maybe_turn(role, parents=parents, temperature=temperature))
+                 for _ in range(count)]
+    return [t.result() for t in tasks if t.result() is not None]
+
+
+async def _expand(run: Run, node: Turn, params: Params) -> list[Turn]:
+    critique = await run.maybe_turn("critic", parents=[node])
+    if critique is None:
+        return []
+    return await _spawn(run, params.width, "refiner", [node, critique], params.temperature)
+
+
+def _value(turn: Turn) -> tuple:
+    return (turn.passed, turn.score or 0.0, turn.seq)
+
+
+async def _beam(run: Run, roots: list[Turn], params: Params) -> str:
+    frontier = roots
+    for _ in range(params.depth):
+        children: list[Turn] = []
+        for node in sorted(frontier, key=_value, reverse=True)[: params.beam]:  # best first
+            kids = await _expand(run, node, params)
+            if any(k.passed for k in kids):
+                return "solved"
+            children += kids
+        if not children:
+            break
+        frontier = children
+    return run.refused or "max_depth"
+
+
+async def _uct(run: Run, roots: list[Turn], params: Params) -> str:
+    visits = {t.id: 1 for t in roots}
+    value = {t.id: t.score or 0.0 for t in roots}
+    children: dict[str, list[Turn]] = {"root": list(roots)}
+    depth = {t.id: 0 for t in roots}
+
+    def ucb(parent: str, child: Turn) -> float:
+        total = sum(visits[c.id] for c in children[parent])
+        return value[child.id] / visits[child.id] + params.exploration * math.sqrt(math.log(total) / visits[child.id])
+
+    for _ in range(params.iterations):
+        path, parent = [], "root"
+        while children.get(parent):
+            node = max(children[parent], key=lambda c: (ucb(parent, c), c.seq))
+            path.append(node)
+            parent = node.id
+        leaf = path[-1]
+        if depth[leaf.id] >= params.depth:
+            visits[leaf.id] += 1  # a leaf at full depth: count the visit so others get their turn
+            continue
+        kids = await _expand(run, leaf, params)
+        if not kids:
+            return run.refused or "exhausted"
+        children[leaf.id] = kids
+        for kid in kids:
+            visits[kid.id], value[kid.id], depth[kid.id] = 1, kid.score or 0.0, depth[leaf.id] + 1
+            for ancestor in path:  # back up each child's value along the path
+                visits[ancestor.id] += 1
+                value[ancestor.id] += kid.score or 0.0
+        if any(k.passed for k in kids):
+            return "solved"
+    return "iterations"
+
+
+async def run(run: Run, params: Params) -> str:
+    """Sample the roots, then search; returns the stop reason."""
+    roots = await _spawn(run, params.initial, "solver", [], params.temperature)
+    if not roots:
+        return run.refused or "exhausted"
+    if any(r.passed for r in roots):
+        return "solved"
+    return await (_beam(run, roots, params) if params.mode == "beam" else _uct(run, roots, params))
