@@ -18,11 +18,11 @@ def test_there_are_examples_with_readmes():
 
 
 @pytest.mark.parametrize("name", [n for n in EXAMPLES if n not in EMBEDDED])
-def test_scripted_example_is_solved_after_a_refinement(name, tmp_path):
+def test_scripted_example_is_solved_after_more_than_one_turn(name, tmp_path):
     proc = run_cli("run", str(REPO / "examples" / name / "task.yaml"), "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = cli_json(proc)
-    assert out["status"] == "solved" and out["turns"] == 3  # solve, critique, refine
+    assert out["status"] == "solved" and out["turns"] >= 2  # every scripted example fails first
 
 
 @pytest.mark.integration
