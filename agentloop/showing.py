@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from .graph import Turn, TurnGraph
+from .metrics import run_metrics
 from .result import RunResult
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -76,7 +77,20 @@ def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None
     lines = [head]
     for turn in graph.turns():
         lines.extend(format_turn(turn))
+    lines.extend(format_metrics(run_metrics(graph)))
     return "\n".join(lines)
+
+
+def format_metrics(m: dict[str, Any]) -> list[str]:
+    """The metrics block of ``show``."""
+    out = [f"metrics: {m['candidates']} candidates, {m['passing_candidates']} passing, "
+           f"candidates/pass {m['candidates_per_pass']}, tokens/pass {m['tokens_per_pass']}, "
+           f"verdict flips {m['verdict_flips']}, touched named lines {m['touched_named_lines_rate']}"]
+    for r in m["refinements"]:
+        touched = {None: "no lines named", True: "touched named lines", False: "did NOT touch named lines"}
+        out.append(f"  {r['turn']} from {r['from']}: fixed {r['fixed'] or '-'}, broke {r['broke'] or '-'}, "
+                   f"{touched[r['touched_named_lines']]}")
+    return out
 
 
 def run_json(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any]:
@@ -89,4 +103,4 @@ def run_json(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any]:
         turns.append(d)
     return {"run_id": record["id"], "task": record["task_name"], "status": record["status"],
             "stop_reason": record.get("stop_reason"), "error": record.get("error"),
-            "result": record.get("result"), "turns": turns}
+            "result": record.get("result"), "metrics": run_metrics(graph), "turns": turns}

@@ -1,0 +1,72 @@
+"""Run metrics: does feedback get incorporated, and what does a pass cost?
+
+For each refinement (a candidate derived from a parent candidate): which checks flipped, whether
+the whole verdict flipped, and whether the edit touched the lines the parent's feedback named
+(compiler and lint diagnostics, traceback frames in ``solution.py``). Per run: candidates and
+tokens per passing candidate.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from .graph import Turn, TurnGraph
+
+_FRAME = re.compile(r"solution\.(?:py|c)[\":, line]+(\d+)")
+
+
+def named_lines(turn: Turn) -> set[int]:
+    """Lines of the candidate that its feedback points at."""
+    lines: set[int] = set()
+    for fb in turn.feedback:
+        for item in fb.details.get("diagnostics", []) + fb.details.get("issues", []):
+            if isinstance(item, dict) and isinstance(item.get("line"), int) and "solution" in str(item.get("file", "solution")):
+                lines.add(item["line"])
+        for failure in fb.details.get("failures", []):
+            lines.update(int(n) for n in _FRAME.findall(failure.get("traceback", "")))
+    return lines
+
+
+def changed_lines(before: str, after: str) -> set[int]:
+    """1-based lines of ``before`` that the edit to ``after`` replaced or deleted (or inserted next to)."""
+    out: set[int] = set()
+    matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
+    for tag, i1, i2, _, _ in matcher.get_opcodes():
+        if tag != "equal":
+            out.update(range(i1 + 1, max(i2, i1 + 1) + 1))
+    return out
+
+
+def incorporation(graph: TurnGraph, turn: Turn) -> dict[str, Any] | None:
+    """How a refinement answered its parent's feedback; None for turns that refine nothing."""
+    parent = next((graph[p] for p in turn.parents if graph[p].writes_code), None)
+    if parent is None or not turn.writes_code:
+        return None
+    before = {f.kind: f.passed for f in parent.feedback}
+    after = {f.kind: f.passed for f in turn.feedback}
+    named = named_lines(parent)
+    touched = None
+    if named and parent.candidate is not None and turn.candidate is not None:
+        touched = bool(named & changed_lines(parent.candidate, turn.candidate))
+    return {"turn": turn.id, "from": parent.id,
+            "fixed": sorted(k for k, ok in after.items() if ok and before.get(k) is False),
+            "broke": sorted(k for k, ok in after.items() if not ok and before.get(k) is True),
+            "verdict_flipped": parent.passed != turn.passed, "named_lines": sorted(named),
+            "touched_named_lines": touched}
+
+
+def run_metrics(graph: TurnGraph) -> dict[str, Any]:
+    """Incorporation per refinement, and candidates and tokens per passing candidate."""
+    candidates = graph.candidates()
+    passes = sum(t.passed for t in candidates)
+    usage = graph.usage()
+    refinements = [m for t in candidates if (m := incorporation(graph, t)) is not None]
+    touched = [m["touched_named_lines"] for m in refinements if m["touched_named_lines"] is not None]
+    return {"candidates": len(candidates), "passing_candidates": passes,
+            "candidates_per_pass": round(len(candidates) / passes, 3) if passes else None,
+            "tokens_per_pass": round(usage.total / passes, 1) if passes else None,
+            "refinements": refinements,
+            "verdict_flips": sum(m["verdict_flipped"] for m in refinements),
+            "touched_named_lines_rate": round(sum(touched) / len(touched), 3) if touched else None}
