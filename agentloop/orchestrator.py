@@ -56,6 +56,7 @@ class Run:
         self._renderer = PromptRenderer(task.source_dir)
         self._next_seq = 1
         self.refused: str | None = None  # why the budget last refused a turn, if it did
+        self.chosen: Turn | None = None  # a strategy's pick among equally good candidates
         self._base_seconds = base_seconds
         self._started = time.monotonic()
 
@@ -120,6 +121,38 @@ class Run:
         self.emit("turn", turn=turn.id, role=role, score=score, passed=turn.passed,
                   verdicts=[(f.kind, f.passed) for f in feedback], tokens=usage.total)
         return turn
+
+    def note(self, role: str, *, parents: list[Turn], output: str, details: dict[str, Any]) -> Turn:
+        """Record a step the strategy computed itself (no model call), e.g. CodeT's agreement table.
+
+        It is a turn like any other (stored, replayed, shown), with model ``agentloop:<role>`` and
+        its data in one feedback entry of kind ``<role>`` that never counts as a check.
+        """
+        seq, self._next_seq = self._next_seq, self._next_seq + 1
+        if seq in self._replay:
+            return self._replayed(self._replay.pop(seq), role)
+        info = Feedback(kind=role, passed=True, score=1.0, summary=output[:2000], details=details)
+        turn = Turn(id=f"t{seq}", seq=seq, parents=tuple(p.id for p in parents), role=role, model=f"agentloop:{role}",
+                    messages=(), prompt_hash="", output=output, feedback=(info,), started=time.time())
+        self._store.add_turn(self.run_id, turn, self.seconds())
+        self.graph.add(turn)
+        self.emit("turn", turn=turn.id, role=role, score=None, passed=False, verdicts=[], tokens=0)
+        return turn
+
+    async def run_tests(self, code: str, tests: str) -> Feedback:
+        """Run pytest ``tests`` (e.g. model-written ones) against ``code`` in the sandbox."""
+        [fb] = await run_checks(code, self.task, self._sandbox, specs=[FeedbackSpec(kind="tests", code=tests)])
+        return fb
+
+    def choose(self, turn: Turn) -> None:
+        """Submit ``turn`` as the run's result instead of the graph's best.
+
+        Only among candidates as good as the best on the task's own checks: a strategy's own
+        ranking (model-written tests, votes) may break ties but never overrule those checks.
+        """
+        best = self.graph.best()
+        if best is not None and (turn.passed, turn.score) == (best.passed, best.score):
+            self.chosen = turn
 
     async def maybe_turn(self, role: str, *, parents: list[Turn], temperature: float | None = None) -> Turn | None:
         """``turn``, or ``None`` when the budget refuses it (recorded in ``refused``).
@@ -213,7 +246,7 @@ async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int
         stop_reason, error, hidden = "error", str(exc), None
     finally:
         sandbox.close()
-    best = run.graph.best()
+    best = run.chosen or run.graph.best()
     if error is not None:
         status = "error"
     else:
@@ -271,7 +304,7 @@ async def _hidden_tests(run: Run, sandbox: Sandbox) -> dict[str, Any] | None:
     """Score the best candidate once on the hidden tests; the result is never shown to an agent."""
     if not run.task.hidden_tests:
         return None
-    best = run.graph.best()
+    best = run.chosen or run.graph.best()
     if best is None or best.candidate is None:
         return {"passed": False, "score": 0.0, "summary": "no candidate to test"}
     spec = FeedbackSpec(kind="tests", code=run.task.hidden_tests)

@@ -18,11 +18,12 @@ REPORT = "junit.xml"
 
 @dataclass
 class PytestOutcome:
-    """Counts and failures read from one JUnit report."""
+    """Counts, test names and failures read from one JUnit report."""
 
     total: int = 0
     failures: list[dict] = field(default_factory=list)
     skipped: int = 0
+    names: list[str] = field(default_factory=list)
 
 
 def pytest_argv(test_file: str = TEST_FILE, plugins: tuple[str, ...] = ()) -> list[str]:
@@ -42,6 +43,7 @@ def read_report(xml: bytes) -> PytestOutcome | None:
     outcome = PytestOutcome()
     for case in root.iter("testcase"):
         outcome.total += 1
+        outcome.names.append(case.get("name", "?"))
         for tag in ("failure", "error"):
             node = case.find(tag)
             if node is not None:
@@ -73,7 +75,7 @@ async def run_pytest(ws: Workspace, *, kind: str, timeout_s: float, memory_mb: i
         lines.append(f"FAILED {f['test']}: {f['message']}\n{f['traceback']}")
     if result.status != "ok" and not outcome.failures:
         lines.append(f"pytest ended with status {result.status} (exit {result.returncode}).")
-    details = {"total": outcome.total, "failed": failed, "skipped": outcome.skipped,
+    details = {"total": outcome.total, "failed": failed, "skipped": outcome.skipped, "names": outcome.names,
                "failures": outcome.failures, "status": result.status}
     return Feedback(kind=kind, passed=passed, score=good / outcome.total, summary="\n".join(lines), details=details)
 

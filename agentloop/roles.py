@@ -31,6 +31,7 @@ ROLE_SPECS = {
     "critic": RoleSpec("critic", writes_code=False, temperature=0.2, max_tokens=384),
     "refiner": RoleSpec("refiner", writes_code=True, temperature=0.2, max_tokens=768),
     "judge": RoleSpec("judge", writes_code=False, temperature=0.0, max_tokens=256),
+    "tester": RoleSpec("tester", writes_code=False, temperature=0.8, max_tokens=512),
 }
 
 
