@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-STRATEGIES = ("refine", "best_of_n", "reflexion", "tree", "codet")
+STRATEGIES = ("refine", "best_of_n", "reflexion", "tree", "codet", "magicore")
 
 
 def get_strategy(name: str) -> ModuleType:

@@ -34,6 +34,8 @@ def fizz(strategy: dict, **extra) -> Task:
     ({"name": "tree", "mode": "uct", "initial": 2, "width": 1, "iterations": 2}, {"solver", "critic", "refiner"}),
     ({"name": "refine", "max_turns": 2, "reject_repeats": True, "temperature_step": 0.3, "fresh_refiner": True},
      {"solver", "critic", "refiner"}),
+    ({"name": "codet", "n": 2, "testers": 2}, {"solver", "tester", "codet"}),
+    ({"name": "magicore", "samples": 2, "focus": 1, "rounds": 1}, {"solver", "critic", "refiner"}),
 ])
 def test_strategy_completes_on_the_embedded_model(strategy, roles, pool, tmp_path):
     result = agentloop.run(fizz(strategy), store=tmp_path / "s.db", seed=3, pool=pool)
@@ -41,7 +43,7 @@ def test_strategy_completes_on_the_embedded_model(strategy, roles, pool, tmp_pat
     turns = result.graph.turns()
     assert {t.role for t in turns} <= roles and "solver" in {t.role for t in turns}
     assert all(t.usage.completion_tokens > 0 for t in turns)
-    if result.status == "unsolved":
+    if result.status == "unsolved" and strategy["name"] != "codet":  # codet's table needs parseable tests
         assert {t.role for t in turns} == roles  # it really went through every stage
 
 
