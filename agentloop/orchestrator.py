@@ -165,6 +165,14 @@ class Run:
             self.refused = exc.reason
             return None
 
+    async def sample(self, role: str, count: int, *, parents: list[Turn] | None = None,
+                     temperature: float | None = None) -> list[Turn]:
+        """``count`` turns of ``role`` at once, concurrently; those the budget refused are left out."""
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self.maybe_turn(role, parents=parents or [], temperature=temperature))
+                     for _ in range(count)]
+        return [t.result() for t in tasks if t.result() is not None]
+
     def _out_of_time(self) -> bool:
         limit = self.task.budget.max_seconds
         return limit is not None and self.seconds() >= limit

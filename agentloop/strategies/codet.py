@@ -45,13 +45,9 @@ async def _passed_tests(run: Run, code: str, suites: list[tuple[str, str]]) -> l
 
 async def run(run: Run, params: Params) -> str:
     """Generate, cross-execute, rank; returns ``solved`` or ``ranked``."""
-    async with asyncio.TaskGroup() as group:
-        cands = [group.create_task(run.maybe_turn("solver", parents=[], temperature=params.temperature))
-                 for _ in range(params.n)]
-        tests = [group.create_task(run.maybe_turn("tester", parents=[], temperature=params.temperature))
-                 for _ in range(params.testers)]
-    candidates: list[Turn] = [t.result() for t in cands if t.result() is not None and t.result().candidate]
-    testers: list[Turn] = [t.result() for t in tests if t.result() is not None]
+    sampled, testers = await asyncio.gather(run.sample("solver", params.n, temperature=params.temperature),
+                                            run.sample("tester", params.testers, temperature=params.temperature))
+    candidates: list[Turn] = [t for t in sampled if t.candidate]
     suites = [(t.id, code) for t in testers if (code := extract_code(t.output, "python"))]
     if not candidates or not suites or run.task.language != "python":
         return "solved" if run.graph.best() and run.graph.best().passed else (run.refused or "ranked")

@@ -10,7 +10,6 @@ refinement — a reviewer (critic) turn on their real feedback, then a refiner t
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -50,10 +49,7 @@ async def _refine(run: Run, start: Turn, rounds: int) -> Turn:
 
 async def run(run: Run, params: Params) -> str:
     """Route by difficulty; returns ``easy``, ``solved`` or ``hard``."""
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(run.maybe_turn("solver", parents=[], temperature=params.temperature))
-                 for _ in range(params.samples)]
-    samples = [t.result() for t in tasks if t.result() is not None]
+    samples = await run.sample("solver", params.samples, temperature=params.temperature)
     passing = [t for t in samples if t.passed]
     if samples and len(passing) / len(samples) >= params.easy_fraction:
         votes = Counter(_key(t) for t in passing)

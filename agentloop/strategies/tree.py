@@ -11,7 +11,6 @@ the path. Both stop as soon as a candidate passes every check.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from typing import TYPE_CHECKING, Literal
 
@@ -41,19 +40,11 @@ class _Solved(Exception):
     pass
 
 
-async def _spawn(run: Run, count: int, role: str, parents: list[Turn], temperature: float) -> list[Turn]:
-    """``count`` concurrent turns; a pass cancels nothing (siblings are cheap) but is reported."""
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(run.maybe_turn(role, parents=parents, temperature=temperature))
-                 for _ in range(count)]
-    return [t.result() for t in tasks if t.result() is not None]
-
-
 async def _expand(run: Run, node: Turn, params: Params) -> list[Turn]:
     critique = await run.maybe_turn("critic", parents=[node])
     if critique is None:
         return []
-    return await _spawn(run, params.width, "refiner", [node, critique], params.temperature)
+    return await run.sample("refiner", params.width, parents=[node, critique], temperature=params.temperature)
 
 
 def _value(turn: Turn) -> tuple:
@@ -111,7 +102,7 @@ async def _uct(run: Run, roots: list[Turn], params: Params) -> str:
 
 async def run(run: Run, params: Params) -> str:
     """Sample the roots, then search; returns the stop reason."""
-    roots = await _spawn(run, params.initial, "solver", [], params.temperature)
+    roots = await run.sample("solver", params.initial, temperature=params.temperature)
     if not roots:
         return run.refused or "exhausted"
     if any(r.passed for r in roots):
