@@ -42,7 +42,7 @@ def test_strategy_completes_on_the_embedded_model(strategy, roles, pool, tmp_pat
     assert result.status in ("solved", "unsolved"), result.error
     turns = result.graph.turns()
     assert {t.role for t in turns} <= roles and "solver" in {t.role for t in turns}
-    assert all(t.usage.completion_tokens > 0 for t in turns)
+    assert all(t.usage.completion_tokens > 0 for t in turns if not t.model.startswith("agentloop:"))
     if result.status == "unsolved" and strategy["name"] != "codet":  # codet's table needs parseable tests
         assert {t.role for t in turns} == roles  # it really went through every stage
 
