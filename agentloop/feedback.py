@@ -39,6 +39,7 @@ class Feedback:
     details: dict[str, Any] = field(default_factory=dict)
     duration_s: float = 0.0
     weight: float = 1.0
+    advisory: bool = False  # shown to the agents, never counted in `passed` or the score (model-written tests)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the store and ``show --json``."""
@@ -117,13 +118,15 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
 
 
 def combined_score(feedback: list[Feedback]) -> float:
-    """Weighted mean of the checks' scores; a candidate with no checks scores 0."""
-    total = sum(f.weight for f in feedback)
+    """Weighted mean of the checks' scores (advisory ones aside); no checks scores 0."""
+    counted = [f for f in feedback if not f.advisory]
+    total = sum(f.weight for f in counted)
     if total <= 0:
         return 0.0
-    return round(sum(f.score * f.weight for f in feedback) / total, 4)
+    return round(sum(f.score * f.weight for f in counted) / total, 4)
 
 
 def all_passed(feedback: list[Feedback]) -> bool:
-    """True when there is at least one check and every one passed."""
-    return bool(feedback) and all(f.passed for f in feedback)
+    """True when there is at least one real check and every real one passed (advisory ones aside)."""
+    counted = [f for f in feedback if not f.advisory]
+    return bool(counted) and all(f.passed for f in counted)

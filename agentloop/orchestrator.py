@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from dataclasses import replace
 from collections.abc import Callable
 from typing import Any
 
@@ -81,13 +82,15 @@ class Run:
             self._on_event({"event": event, "run_id": self.run_id, **fields})
 
     async def turn(self, role: str, *, parents: list[Turn], temperature: float | None = None,
-                   template: str | None = None, reject_repeats: bool = False) -> Turn:
+                   template: str | None = None, reject_repeats: bool = False,
+                   advisory_tests: str | None = None) -> Turn:
         """One agent turn derived from ``parents``; raises ``BudgetExhausted`` when the budget is spent.
 
         ``temperature`` overrides the role's (a strategy that samples for diversity sets it);
         ``template`` renders ``prompts/<template>.j2`` instead of the role's own; with
         ``reject_repeats`` a candidate identical to an earlier failed one is not checked again but
-        rejected with feedback saying so. Turns may run concurrently: each takes its sequence
+        rejected with feedback saying so; ``advisory_tests`` (model-written pytest code) run too,
+        shown to the agents but never counted. Turns may run concurrently: each takes its sequence
         number before its first await, so a strategy that starts them in a fixed order replays
         identically on resume.
         """
@@ -110,6 +113,8 @@ class Run:
                          if self.task.output == "code" else completion.text.strip() or None)
             repeat = reject_repeats and self._failed_before(candidate)
             feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side))
+            if advisory_tests and candidate and not repeat:
+                feedback += (await self._advisory(candidate, advisory_tests),)
             score = combined_score(list(feedback))
         usage = sum((c.usage for c in side), completion.usage)  # a judge's calls count towards this turn
         turn = Turn(id=f"t{seq}", seq=seq, parents=tuple(p.id for p in parents), role=role, model=uri,
@@ -143,6 +148,12 @@ class Run:
         """Run pytest ``tests`` (e.g. model-written ones) against ``code`` in the sandbox."""
         [fb] = await run_checks(code, self.task, self._sandbox, specs=[FeedbackSpec(kind="tests", code=tests)])
         return fb
+
+    async def _advisory(self, code: str, tests: str) -> Feedback:
+        fb = await self.run_tests(code, tests)
+        return replace(fb, kind="model_tests", advisory=True, weight=0.0,
+                       summary=f"(model-written tests, advisory: they may be wrong) {fb.summary}",
+                       details={**fb.details, "model_written": True})
 
     def choose(self, turn: Turn) -> None:
         """Submit ``turn`` as the run's result instead of the graph's best.

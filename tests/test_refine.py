@@ -205,3 +205,17 @@ def test_reflexion_attempts_read_the_memory_of_reflections(make_task, tmp_path):
     assert last.parents == ("t2", "t4") and [m["role"] for m in last.messages] == ["system", "user"]
     assert "LESSON-ONE" in last.messages[1]["content"] and "LESSON-TWO" in last.messages[1]["content"]
     assert result.status == "solved" and result.stop_reason == "solved"
+
+
+def test_tester_tests_are_advisory_shown_but_never_counted(make_task, tmp_path):
+    wrong_test = "```python\nfrom solution import fizzbuzz\ndef test_wrong(): assert fizzbuzz(5) == '5'\n```"
+    path = make_task({"tester": [wrong_test], "solver": [BAD_FIZZ], "critic": ["c"], "refiner": [GOOD_FIZZ]},
+                     strategy={"name": "refine", "max_turns": 2, "tester": True})
+    result = run(path, tmp_path)
+    tester, solver, critic, refiner = result.graph.turns()
+    assert tester.role == "tester"
+    advisory = refiner.feedback[-1]
+    assert advisory.kind == "model_tests" and advisory.advisory and advisory.details["model_written"]
+    assert not advisory.passed  # the correct code fails the wrong model-written test...
+    assert refiner.passed and refiner.score == 1.0 and result.status == "solved"  # ...which does not count
+    assert "model-written tests, advisory" in "\n".join(m["content"] for m in critic.messages)

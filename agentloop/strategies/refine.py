@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..parsing import extract_code
+
 if TYPE_CHECKING:
     from ..orchestrator import Run
 
@@ -25,7 +27,10 @@ class Params(BaseModel):
       without re-running its checks, and told so (Feedback Friction, Jiang et al. 2025);
     - ``temperature_step``: each refinement samples this much hotter, up to ``max_temperature``;
     - ``fresh_refiner``: the refiner sees only the task, the code and its latest feedback
-      (``prompts/refiner_fresh.j2``) instead of continuing the conversation.
+      (``prompts/refiner_fresh.j2``) instead of continuing the conversation;
+    - ``tester``: a tester turn first writes extra tests; every candidate also runs them, and the
+      results reach the critic and refiner labelled as model-written and advisory — they never
+      count towards passing.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -36,11 +41,16 @@ class Params(BaseModel):
     temperature_step: float = Field(default=0.0, ge=0.0, le=1.0)
     max_temperature: float = Field(default=1.2, ge=0.0, le=2.0)
     fresh_refiner: bool = False
+    tester: bool = False
 
 
 async def run(run: Run, params: Params) -> str:
     """Run the loop; returns the stop reason (``solved`` or ``max_turns``)."""
-    best = await run.turn("solver", parents=[])
+    extra = None
+    if params.tester:
+        written = await run.turn("tester", parents=[])
+        extra = extract_code(written.output, "python") if run.task.language == "python" else None
+    best = await run.turn("solver", parents=[], advisory_tests=extra)
     for round_ in range(1, params.max_turns):
         if best.passed:
             break
@@ -53,6 +63,6 @@ async def run(run: Run, params: Params) -> str:
             start = base.temperature if base and base.temperature is not None else 0.2
             temperature = min(params.max_temperature, start + round_ * params.temperature_step)
         await run.turn("refiner", parents=parents, temperature=temperature, reject_repeats=params.reject_repeats,
-                       template="refiner_fresh" if params.fresh_refiner else None)
+                       template="refiner_fresh" if params.fresh_refiner else None, advisory_tests=extra)
         best = run.graph.best()
     return "solved" if best.passed else "max_turns"
