@@ -234,9 +234,10 @@ class Run:
         if stored.role != role:
             raise RunError(f"run {self.run_id} cannot be resumed: stored turn {stored.id} is a {stored.role} turn,"
                            f" the strategy now asks for {role} (did the task or strategy change?)")
-        model = self._pool.get(stored.model)
-        if hasattr(model, "replayed"):
-            model.replayed(role)  # a scripted model must skip the replies the stored turns used
+        if not stored.model.startswith("agentloop:"):  # a strategy's own note used no model
+            model = self._pool.get(stored.model)
+            if hasattr(model, "replayed"):
+                model.replayed(role)  # a scripted model must skip the replies the stored turns used
         self.graph.add(stored)
         self.emit("replayed", turn=stored.id, role=role)
         return stored
