@@ -94,8 +94,8 @@ class Run:
         number before its first await, so a strategy that starts them in a fixed order replays
         identically on resume.
         """
-        if (reason := self._limit_reached()) is not None:
-            raise BudgetExhausted(reason)
+        if self._next_seq not in self._replay and (reason := self._limit_reached()) is not None:
+            raise BudgetExhausted(reason)  # a stored turn is replayed whatever the budget says now
         seq, self._next_seq = self._next_seq, self._next_seq + 1
         if seq in self._replay:
             return self._replayed(self._replay.pop(seq), role)
@@ -223,7 +223,12 @@ class Run:
             # feedback kinds that consult a model (judge) use the judge's model, else the critic's
             uri = self.models.get("judge") or self.models.get("critic") or self.models["default"]
             messages = self._renderer.render(template, {"task": task_view(self.task), **variables})
-            out = await complete_structured(self._pool.get(uri), messages, self._request("judge", seq), schema)
+            try:
+                out = await complete_structured(self._pool.get(uri), messages, self._request("judge", seq), schema)
+            except ModelError as exc:
+                if self._out_of_time():
+                    raise BudgetExhausted("budget:max_seconds") from None
+                return Structured(None, (), f"the judge model failed: {exc}", tuple(messages))
             side.extend(out.completions)
             return out
 
@@ -285,14 +290,16 @@ async def _drive(run: Run) -> str:
     params = strategy.Params.model_validate(run.task.strategy.params)
     budget = run.task.budget
     left = None if budget.max_seconds is None else max(0.0, budget.max_seconds - run.seconds())
+    deadline = asyncio.timeout(left)  # the seconds budget also bounds feedback runs and anything in flight
     try:
-        # the seconds budget also bounds feedback runs and anything else in flight
-        async with asyncio.timeout(left):
+        async with deadline:
             return await strategy.run(run, params)
     except BudgetExhausted as exc:
         return exc.reason
     except TimeoutError:
-        return "budget:max_seconds"
+        if deadline.expired():
+            return "budget:max_seconds"
+        raise RunError("an internal wait timed out") from None
     except BaseExceptionGroup as group:  # concurrent branches: the budget, or the first real failure
         budget, rest = group.split(BudgetExhausted)
         if rest is not None:

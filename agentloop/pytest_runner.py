@@ -1,7 +1,9 @@
 """Running pytest test code against a candidate in the sandbox and reading its JUnit report.
 
 The verdict comes from the report and the exit status, never from what the program printed:
-a candidate can print "1 passed" but cannot make pytest's report say so.
+printing "1 passed" does nothing. But the candidate runs inside the pytest process as the same
+user, so until the sandbox's hardening (separate uid / bubblewrap, read-only report channel)
+lands, code written to attack the harness could still rewrite the report; see README, Sandbox.
 """
 
 from __future__ import annotations

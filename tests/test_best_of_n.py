@@ -57,3 +57,20 @@ async def test_model_calls_overlap_in_time(tmp_path):
         assert len(starts) == 4 and result.turns == 4
         # each reply takes ~0.3 s to drip out; all four requests arrived before the first could finish
         assert starts[-1] - starts[0] < 0.25
+
+
+def test_resume_replays_stored_turns_even_past_the_budget(make_task, tmp_path):
+    import sqlite3
+
+    # three samples start together under a tiny token budget: all three finish and are stored
+    path = make_task({"solver": [ZERO, HALF, ZERO]}, strategy={"name": "best_of_n", "n": 3, "early_stop": False},
+                     budget={"max_tokens": 60})
+    first = agentloop.run(Task.from_yaml(path), store=tmp_path / "s.db")
+    assert first.turns == 3
+    with sqlite3.connect(tmp_path / "s.db") as db:  # as if killed before t3 was committed
+        db.execute("DELETE FROM turns WHERE seq = 3")
+        db.execute("UPDATE runs SET status = 'running', result_json = NULL")
+    again = agentloop.resume(first.run_id, store=tmp_path / "s.db")
+    # t1 and t2 come back from the store although t1 alone already spent the budget; t3 is refused
+    assert [t.id for t in again.graph.turns()] == ["t1", "t2"] and again.stop_reason == "budget:max_tokens"
+    assert "Fizz" in again.solution

@@ -22,7 +22,8 @@ def test_scripted_example_is_solved_after_more_than_one_turn(name, tmp_path):
     proc = run_cli("run", str(REPO / "examples" / name / "task.yaml"), "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = cli_json(proc)
-    assert out["status"] == "solved" and out["turns"] >= 2  # every scripted example fails first
+    # every scripted example fails first; best-of-n's early stop may cancel the others before they finish
+    assert out["status"] == "solved" and out["turns"] >= (1 if name == "best-of-n" else 2)
 
 
 @pytest.mark.integration

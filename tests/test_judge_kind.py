@@ -55,3 +55,10 @@ def test_pass_score_makes_a_low_judgement_fail(make_task, tmp_path):
                      feedback=[{"kind": "judge", "rubric": "r", "pass_score": 0.5}], strategy={"name": "refine", "max_turns": 1})
     result = agentloop.run(Task.from_yaml(path), store=tmp_path / "s.db")
     assert not result.graph.turns()[0].feedback[0].passed and result.status == "unsolved"
+
+
+def test_a_failing_judge_model_fails_the_check_not_the_run(make_task, tmp_path):
+    result = run(make_task, tmp_path, {"solver": [GOOD_FIZZ], "judge": []}, strategy={"name": "refine", "max_turns": 1})
+    judge = result.graph.turns()[0].feedback[1]
+    assert not judge.passed and "judge model failed" in judge.summary and "ran out of replies" in judge.summary
+    assert result.status == "unsolved" and result.error is None

@@ -68,3 +68,10 @@ def test_model_strings_and_checks_are_required(tmp_path):
         agentloop.refine(f"scripted:{script}", "x")
     with pytest.raises(agentloop.InputError):
         agentloop.refine("nosuchscheme:x?y=1&atempts=2", "x", validators=[bool])
+
+
+def test_two_lambdas_are_two_models():
+    result = agentloop.refine(lambda p: "```python\ndef f():\n    return 1\n```", "write f",
+                              critic=lambda p: "CRITIC-SAYS", tests="from solution import f\ndef test(): assert f() == 2\n",
+                              entry_point="f", max_turns=2)
+    assert result.graph.turns()[1].output == "CRITIC-SAYS"

@@ -21,7 +21,8 @@ class Verdict(BaseModel):
 
 
 class Config(BaseModel):
-    """`rubric`: what the judge scores; `pass_score`: below it the check fails (default 0: never)."""
+    """`rubric`: what the judge scores; `pass_score`: below it the check fails (default 0: any
+    verdict passes). No usable verdict at all (invalid twice, the judge model failed) fails."""
 
     model_config = ConfigDict(extra="forbid")
 

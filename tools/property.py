@@ -53,7 +53,7 @@ async def check(code: str, config: Config, ctx: CheckContext) -> Feedback:
         return Feedback(kind="property", passed=False, score=0.0, summary="property tests need language: python")
     files = {"solution.py": code, TEST_FILE: config.code, f"{_PLUGIN}.py": _PROFILE.format(max_examples=config.max_examples)}
     async with ctx.sandbox.workspace(files) as ws:
-        fb = await run_pytest(ws, kind="property", timeout_s=ctx.task.sandbox.timeout_s * 3,
+        fb = await run_pytest(ws, kind="property", timeout_s=ctx.task.sandbox.timeout_s,
                               memory_mb=ctx.task.sandbox.memory_mb, plugins=(_PLUGIN,))
     found = counterexamples(fb.details.get("failures", []))
     if not found:

@@ -28,7 +28,8 @@ class FunctionModel:
 
     def __init__(self, fn: Callable[[str], Any], uri: str | None = None) -> None:
         self.fn = fn
-        self.uri = uri or f"function:{getattr(fn, '__qualname__', 'fn')}"
+        # id(): two lambdas (solver and critic) share a qualname but must not share a pool slot
+        self.uri = uri or f"function:{getattr(fn, '__qualname__', 'fn')}@{id(fn):x}"
 
     async def complete(self, messages: list[dict[str, str]], request: Request) -> Completion:
         """Call the function (a sync one runs in a thread) and wrap its text."""

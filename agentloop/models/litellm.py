@@ -140,9 +140,10 @@ class LiteLLMModel:
                                   "num_retries": 0, "max_retries": 0, "timeout": request.timeout_s}
         if request.seed is not None:
             kwargs["seed"] = request.seed
-        if request.schema is not None:
+        if request.schema is not None:  # not strict: providers' strict mode rejects plain pydantic schemas;
+            # agentloop.structured validates the reply itself and re-asks once
             kwargs["response_format"] = {"type": "json_schema",
-                                         "json_schema": {"name": "reply", "schema": request.schema, "strict": True}}
+                                         "json_schema": {"name": "reply", "schema": request.schema, "strict": False}}
         self.attempts_made += 1
         reply = await litellm.acompletion(model=model, messages=messages, **kwargs)
         try:

@@ -116,7 +116,8 @@ class LlamaCppModel:
             self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
         return self._grammars[key]
 
-    def _complete_sync(self, messages: list[dict[str, str]], request: Request, stop: threading.Event) -> dict:
+    def _complete_sync(self, messages: list[dict[str, str]], request: Request, stop: threading.Event,
+                       timed_out: threading.Event) -> dict:
         from llama_cpp import StoppingCriteriaList
         with self._lock:
             llama = self._load()
@@ -134,8 +135,18 @@ class LlamaCppModel:
             formatted = formatter(messages=messages)
             prompt = llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
             stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
-            # checked in Python after every sampled token: the way to stop a generation past its deadline
-            criteria = [*(formatted.stopping_criteria or []), lambda _ids, _logits: stop.is_set()]
+            # checked in Python after every sampled token: the way to stop a generation past its
+            # deadline, which starts when this call gets the model (time queued behind other calls
+            # on the shared thread is bounded by their own deadlines, not charged to this one)
+            deadline = time.monotonic() + request.timeout_s
+
+            def halt(_ids: Any, _logits: Any) -> bool:
+                if time.monotonic() >= deadline:
+                    stop.set()
+                    timed_out.set()
+                return stop.is_set()
+
+            criteria = [*(formatted.stopping_criteria or []), halt]
             before = self._evaluated(llama)
             reply = llama.create_completion(prompt=prompt, max_tokens=request.max_tokens, temperature=request.temperature,
                                             seed=request.seed, stop=stops, stopping_criteria=StoppingCriteriaList(criteria),
@@ -161,20 +172,19 @@ class LlamaCppModel:
         return self._formatter
 
     async def complete(self, messages: list[dict[str, str]], request: Request) -> Completion:
-        """Generate a reply in a worker thread; stop generating at the deadline."""
+        """Generate a reply on the pool's llama thread; generation stops at the deadline."""
         started = time.monotonic()
-        stop = threading.Event()
-        worker = asyncio.get_running_loop().run_in_executor(self.thread, self._complete_sync, messages, request, stop)
+        stop, timed_out = threading.Event(), threading.Event()
+        worker = asyncio.get_running_loop().run_in_executor(self.thread, self._complete_sync, messages, request,
+                                                            stop, timed_out)
         try:
-            reply = await asyncio.wait_for(asyncio.shield(worker), request.timeout_s)
-        except TimeoutError:
-            stop.set()
-            await asyncio.gather(worker, return_exceptions=True)  # the criterion ends it within a token
-            raise ModelError(f"{self.uri}: no reply within {request.timeout_s:.1f} s") from None
+            reply = await asyncio.shield(worker)
         except asyncio.CancelledError:
-            stop.set()
+            stop.set()  # the stopping criterion ends the generation within a token
             raise
         except _Cancelled:
+            if timed_out.is_set():
+                raise ModelError(f"{self.uri}: no reply within {request.timeout_s:.1f} s") from None
             raise ModelError(f"{self.uri}: generation cancelled") from None
         except (ValueError, RuntimeError) as exc:  # e.g. prompt longer than the context window
             raise ModelError(f"{self.uri}: {exc}") from None
