@@ -56,6 +56,7 @@ class Run:
         self._replay = {t.seq: t for t in replay}
         self._renderer = PromptRenderer(task.source_dir)
         self._next_seq = 1
+        self._reserved = 0  # completion tokens granted to model calls still in flight
         self.refused: str | None = None  # why the budget last refused a turn, if it did
         self.chosen: Turn | None = None  # a strategy's pick among equally good candidates
         self._base_seconds = base_seconds
@@ -70,7 +71,8 @@ class Run:
         # turns still in flight count: concurrent branches draw from the same limit
         if budget.max_turns is not None and self._next_seq - 1 >= budget.max_turns:
             return "budget:max_turns"
-        if budget.max_tokens is not None and used.total >= budget.max_tokens:
+        # completion tokens reserved by calls in flight count too, or concurrent samples overshoot
+        if budget.max_tokens is not None and used.total + self._reserved >= budget.max_tokens:
             return "budget:max_tokens"
         if self._out_of_time():
             return "budget:max_seconds"
@@ -101,12 +103,16 @@ class Run:
             return self._replayed(self._replay.pop(seq), role)
         spec, uri = ROLE_SPECS[role], self.models.get(role, self.models["default"])
         messages = conversation(parents, self._renderer.render(template or role, context_for(self.task, parents)))
+        request = self._request(role, seq, temperature)
+        self._reserved += request.max_tokens
         try:
-            completion = await self._pool.get(uri).complete(messages, self._request(role, seq, temperature))
+            completion = await self._pool.get(uri).complete(messages, request)
         except ModelError:
             if self._out_of_time():
                 raise BudgetExhausted("budget:max_seconds") from None  # the call's deadline was the budget's
             raise
+        finally:
+            self._reserved -= request.max_tokens
         candidate, feedback, score, side = None, (), None, []
         if spec.writes_code:
             candidate = (extract_code(completion.text, self.task.language, self.task.entry_point)
@@ -207,7 +213,8 @@ class Run:
         temperature = chosen.temperature if chosen and chosen.temperature is not None else spec.temperature
         temperature = override if override is not None else temperature
         if budget.max_tokens is not None:
-            max_tokens = max(1, min(max_tokens, budget.max_tokens - self.graph.usage().total))
+            left = budget.max_tokens - self.graph.usage().total - self._reserved
+            max_tokens = max(1, min(max_tokens, left))
         timeout = MODEL_CALL_LIMIT_S
         if budget.max_seconds is not None:
             timeout = max(0.1, min(timeout, budget.max_seconds - self.seconds()))
