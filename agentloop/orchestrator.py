@@ -190,6 +190,10 @@ class Run:
                      for _ in range(count)]
         return [t.result() for t in tasks if t.result() is not None]
 
+    def _judge_uri(self) -> str:
+        """Feedback kinds that consult a model (judge) use the judge's model, else the critic's."""
+        return self.models.get("judge") or self.models.get("critic") or self.models["default"]
+
     def _out_of_time(self) -> bool:
         limit = self.task.budget.max_seconds
         return limit is not None and self.seconds() >= limit
@@ -227,8 +231,7 @@ class Run:
                              summary="No code block was found in the reply: answer with one fenced code block.")]
 
         async def ask(template: str, variables: dict[str, Any], schema: type) -> Structured:
-            # feedback kinds that consult a model (judge) use the judge's model, else the critic's
-            uri = self.models.get("judge") or self.models.get("critic") or self.models["default"]
+            uri = self._judge_uri()
             messages = self._renderer.render(template, {"task": task_view(self.task), **variables})
             try:
                 out = await complete_structured(self._pool.get(uri), messages, self._request("judge", seq), schema)
@@ -246,10 +249,13 @@ class Run:
         if stored.role != role:
             raise RunError(f"run {self.run_id} cannot be resumed: stored turn {stored.id} is a {stored.role} turn,"
                            f" the strategy now asks for {role} (did the task or strategy change?)")
-        if not stored.model.startswith("agentloop:"):  # a strategy's own note used no model
-            model = self._pool.get(stored.model)
+        # a scripted model must skip the replies the stored turn used: its own, and its checks'
+        calls = [(stored.model, role)] if not stored.model.startswith("agentloop:") else []
+        calls += [(self._judge_uri(), "judge")] * sum(f.details.get("model_calls", 0) for f in stored.feedback)
+        for uri, used_by in calls:
+            model = self._pool.get(uri)
             if hasattr(model, "replayed"):
-                model.replayed(role)  # a scripted model must skip the replies the stored turns used
+                model.replayed(used_by)
         self.graph.add(stored)
         self.emit("replayed", turn=stored.id, role=role)
         return stored

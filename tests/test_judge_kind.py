@@ -62,3 +62,18 @@ def test_a_failing_judge_model_fails_the_check_not_the_run(make_task, tmp_path):
     judge = result.graph.turns()[0].feedback[1]
     assert not judge.passed and "judge model failed" in judge.summary and "ran out of replies" in judge.summary
     assert result.status == "unsolved" and result.error is None
+
+
+def test_resume_skips_the_judge_replies_that_stored_turns_used(make_task, tmp_path):
+    import sqlite3
+
+    script = {"solver": [BAD_FIZZ], "critic": ["c"], "refiner": [GOOD_FIZZ],
+              "judge": ['{"score": 0.1, "rationale": "j1"}', '{"score": 0.7, "rationale": "j2"}']}
+    first = run(make_task, tmp_path, script, strategy={"name": "refine", "max_turns": 2})
+    with sqlite3.connect(tmp_path / "s.db") as db:  # as if killed before t3 was committed
+        db.execute("DELETE FROM turns WHERE seq = 3")
+        db.execute("UPDATE runs SET status = 'running', result_json = NULL")
+    again = agentloop.resume(first.run_id, store=tmp_path / "s.db")
+    t3 = again.graph["t3"]
+    assert t3.feedback[1].details["rationale"] == "j2"  # not j1 again: t1's judge call was skipped
+    assert again.status == "solved"

@@ -36,12 +36,13 @@ async def check(code: str, config: Config, ctx: CheckContext) -> Feedback:
         return Feedback(kind="judge", passed=False, score=0.0, summary="no judge model is available here")
     earlier = [{"kind": f.kind, "passed": f.passed, "summary": f.summary} for f in ctx.earlier]
     reply = await ctx.ask("judge", {"rubric": config.rubric, "code": code, "earlier": earlier}, Verdict)
+    calls = len(reply.completions)  # recorded so a resumed run can skip the scripted replies they used
     if reply.value is None:
         return Feedback(kind="judge", passed=False, score=0.0, summary=f"The judge gave no usable verdict: {reply.error}",
-                        details={"error": reply.error})
+                        details={"error": reply.error, "model_calls": calls})
     verdict: Verdict = reply.value
     passed = verdict.score >= config.pass_score
     summary = f"Judge score {verdict.score:.2f} for rubric {config.rubric!r}: {verdict.rationale.strip()}"
     return Feedback(kind="judge", passed=passed, score=verdict.score, summary=summary,
                     details={"score": verdict.score, "rationale": verdict.rationale, "rubric": config.rubric,
-                             "prompt": [dict(m) for m in reply.messages]})
+                             "prompt": [dict(m) for m in reply.messages], "model_calls": calls})
