@@ -64,9 +64,7 @@ def load_run(run_id: str, *, store: Store | str | Path | None = None) -> tuple[d
     finally:
         if owned:
             db.close()
-    graph = TurnGraph()
-    for turn in turns:
-        graph.add(turn)
+    graph = TurnGraph.from_turns(turns)
     result = RunResult.from_json(record.result, graph) if record.result and record.status != "error" else None
     return record.__dict__, result, graph
 
@@ -78,10 +76,7 @@ async def aresume(run_id: str, *, store: Store | str | Path | None = None,
     try:
         record = db.get_run(run_id)
         if record.status in ("solved", "unsolved") and record.result is not None:
-            graph = TurnGraph()
-            for turn in db.turns(run_id):
-                graph.add(turn)
-            return RunResult.from_json(record.result, graph)
+            return RunResult.from_json(record.result, TurnGraph.from_turns(db.turns(run_id)))
         task = Task.from_dict(record.task, base_dir=record.task_dir, label=f"run {run_id}")
         return await execute(task, store=db, models=record.models, seed=record.seed, run_id=run_id,
                              on_event=on_event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 
+from .feedback import trim
 from .sandbox import ExecResult, Workspace
 
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-O0"]
@@ -24,6 +25,11 @@ def parse_diagnostics(stderr: str) -> list[dict]:
     """Compiler output as ``[{file, line, column, severity, message}]``."""
     return [{"file": m["file"], "line": int(m["line"]), "column": int(m["column"]),
              "severity": m["severity"], "message": m["message"].strip()} for m in _DIAG.finditer(stderr)]
+
+
+def listing(stderr: str) -> str:
+    """The compiler's complaints for a prompt: parsed diagnostics, else the raw (bounded) stderr."""
+    return format_diagnostics(parse_diagnostics(stderr)) or trim(stderr, 1500)
 
 
 def format_diagnostics(diags: list[dict], limit: int = 20) -> str:

@@ -78,6 +78,14 @@ class TurnGraph:
         for parent in turn.parents:
             self._g.add_edge(parent, turn.id)
 
+    @classmethod
+    def from_turns(cls, turns: list[Turn]) -> TurnGraph:
+        """A graph of stored turns, added in order."""
+        graph = cls()
+        for turn in turns:
+            graph.add(turn)
+        return graph
+
     def __len__(self) -> int:
         return self._g.number_of_nodes()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from faultserver import Drip, FaultServer, Ok
+from faultserver import Drip, FaultServer
 from helpers import BAD_FIZZ, GOOD_FIZZ
 
 import agentloop

@@ -9,7 +9,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict
 
-from agentloop.ctoolchain import build, format_diagnostics, parse_diagnostics
+from agentloop.ctoolchain import build, listing, parse_diagnostics
 from agentloop.feedback import CheckContext, Feedback, trim
 from agentloop.sandbox import python_argv
 
@@ -39,12 +39,12 @@ async def check(code: str, config: Config, ctx: CheckContext) -> Feedback:
         async with ctx.sandbox.workspace({"solution.c": code}) as ws:
             result = await build(ws, ["solution.c"], None, **limits)
         diags = parse_diagnostics(result.stderr)
-        listing = format_diagnostics(diags) or trim(result.stderr, 1500)
+        shown = listing(result.stderr)
         if result.ok:
             warnings = [d for d in diags if d["severity"] == "warning"]
-            summary = "Compiles." + (f" {len(warnings)} warning(s):\n{listing}" if warnings else "")
+            summary = "Compiles." + (f" {len(warnings)} warning(s):\n{shown}" if warnings else "")
             return Feedback(kind="compile", passed=True, score=1.0, summary=summary, details={"diagnostics": diags})
-        return Feedback(kind="compile", passed=False, score=0.0, summary=f"Does not compile:\n{listing}",
+        return Feedback(kind="compile", passed=False, score=0.0, summary=f"Does not compile:\n{shown}",
                         details={"diagnostics": diags, "status": result.status})
     async with ctx.sandbox.workspace({"solution.py": code}) as ws:
         result = await ws.run(python_argv("-c", _PY_CHECK), **limits)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentloop.ctoolchain import build, format_diagnostics, parse_diagnostics
+from agentloop.ctoolchain import build, listing
 from agentloop.feedback import CheckContext, Feedback, trim
 from agentloop.sandbox import Workspace, python_argv
 
@@ -42,8 +42,7 @@ async def check(code: str, config: Config, ctx: CheckContext) -> Feedback:
         if ctx.task.language == "c":
             built = await build(ws, ["solution.c"], "solution", **limits)
             if not built.ok:
-                listing = format_diagnostics(parse_diagnostics(built.stderr)) or trim(built.stderr, 1500)
-                return Feedback(kind="run", passed=False, score=0.0, summary=f"Does not compile:\n{listing}",
+                return Feedback(kind="run", passed=False, score=0.0, summary=f"Does not compile:\n{listing(built.stderr)}",
                                 details={"status": built.status})
             argv = ["./solution"]
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentloop.ctoolchain import build, format_diagnostics, parse_diagnostics
+from agentloop.ctoolchain import build, listing, parse_diagnostics
 from agentloop.feedback import CheckContext, Feedback, trim
 from agentloop.pytest_runner import TEST_FILE, run_pytest
 
@@ -34,10 +34,9 @@ async def _check_c(code: str, config: Config, ctx: CheckContext, limits: dict) -
     async with ctx.sandbox.workspace({"solution.c": code, "test_task.c": config.code}) as ws:
         built = await build(ws, ["test_task.c"], "test_task", **limits)
         if not built.ok:
-            diags = parse_diagnostics(built.stderr)
-            listing = format_diagnostics(diags) or trim(built.stderr, 1500)
-            return Feedback(kind="tests", passed=False, score=0.0, summary=f"The tests do not compile:\n{listing}",
-                            details={"diagnostics": diags, "status": built.status})
+            return Feedback(kind="tests", passed=False, score=0.0,
+                            summary=f"The tests do not compile:\n{listing(built.stderr)}",
+                            details={"diagnostics": parse_diagnostics(built.stderr), "status": built.status})
         result = await ws.run(["./test_task"], **limits)
     if result.ok:
         return Feedback(kind="tests", passed=True, score=1.0, summary="The tests passed.")

@@ -53,7 +53,7 @@ async def run(run: Run, params: Params) -> str:
         return "solved" if run.graph.best() and run.graph.best().passed else (run.refused or "ranked")
     passing = await asyncio.gather(*(_passed_tests(run, c.candidate, suites) for c in candidates))
     groups: dict[frozenset, list[str]] = {}
-    for cand, names in zip(candidates, passing):
+    for cand, names in zip(candidates, passing, strict=True):
         groups.setdefault(frozenset(names), []).append(cand.id)
     table = [{"candidates": ids, "tests_passed": sorted(names), "consensus": len(ids) * len(names)}
              for names, ids in groups.items()]
