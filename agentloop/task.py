@@ -8,10 +8,20 @@ file, the field and the line.
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import TaskFileError
 from .overrides import apply_overrides
@@ -136,6 +146,8 @@ class Task(_Strict):
         """Load a task file, apply ``--set`` style overrides, and validate everything in it."""
         path = Path(path)
         doc = load_yaml_file(path)
+        if isinstance(doc.data, dict):
+            _check_file_paths(doc, path.resolve().parent)
         return cls._build(doc, path.resolve().parent, overrides)
 
     @classmethod
@@ -150,16 +162,39 @@ class Task(_Strict):
         if not isinstance(doc.data, dict):
             raise TaskFileError(doc.path, "", "a task file must be a mapping of keys")
         data = apply_overrides(doc.data, overrides)
+        doc = replace(doc, overrides=tuple(overrides))
         try:
             task = cls.model_validate(data)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
-            raise TaskFileError(doc.path, _dotted(loc), _message(err), doc.line_of(loc)) from None
+            raise doc.error(loc, _dotted(loc), _message(err)) from None
         task._source_dir = base
         task._source_label = doc.path
         _validate_parts(task, doc)
         return task
+
+
+def _check_file_paths(doc: YamlDoc, folder: Path) -> None:
+    """Files a task file names (model URIs) must resolve inside its folder, symlinks followed.
+
+    A task file from elsewhere must not make a run read ``../../secrets`` or ``/etc/…`` through a
+    model URI. Only the file's own values are checked: ``--model`` and ``--set`` are the user's.
+    """
+    models = doc.data.get("models")
+    if not isinstance(models, dict):
+        return  # a wrong type is reported by validation with its line
+    for role, uri in models.items():
+        scheme, _, rest = str(uri).partition(":")
+        name = rest.split("?")[0]
+        if scheme not in ("scripted", "llamacpp") or name in ("", "default"):
+            continue
+        lexical = Path(os.path.normpath(folder / Path(name).expanduser()))
+        if not lexical.resolve().is_relative_to(folder):
+            how = "through a symlink " if lexical.is_relative_to(folder) else ""
+            raise TaskFileError(doc.path, f"models.{role}", f"'{name}' leads {how}outside the task folder (a task "
+                                "file may only name files inside its folder; use --model for others)",
+                                doc.line_of(("models", role)))
 
 
 def _validate_parts(task: Task, doc: YamlDoc) -> None:
@@ -171,12 +206,12 @@ def _validate_parts(task: Task, doc: YamlDoc) -> None:
         try:
             kind = load_kind(spec.kind, task.source_dir)
         except LookupError as exc:
-            raise TaskFileError(doc.path, f"feedback[{i}].kind", str(exc), doc.line_of(("feedback", i, "kind"))) from None
+            raise doc.error(("feedback", i, "kind"), f"feedback[{i}].kind", str(exc)) from None
         _check_schema(kind.Config, spec.options, doc, ("feedback", i))
     try:
         strategy = get_strategy(task.strategy.name)
     except LookupError as exc:
-        raise TaskFileError(doc.path, "strategy.name", str(exc), doc.line_of(("strategy",))) from None
+        raise doc.error(("strategy", "name"), "strategy.name", str(exc)) from None
     _check_schema(strategy.Params, task.strategy.params, doc, ("strategy",))
 
 
@@ -186,7 +221,7 @@ def _check_schema(schema: type[BaseModel], options: dict[str, Any], doc: YamlDoc
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = prefix + tuple(err["loc"])
-        raise TaskFileError(doc.path, _dotted(loc), _message(err), doc.line_of(loc)) from None
+        raise doc.error(loc, _dotted(loc), _message(err)) from None
 
 
 def _dotted(loc: tuple) -> str:

@@ -1,12 +1,17 @@
 """Safe YAML reading for user files (task, scripted model, sweep).
 
-Only plain data: no tags beyond the YAML core schema, no anchors or aliases (a few hundred bytes
-of aliases can expand to gigabytes), bounded size and nesting. Each loaded document keeps its node
-tree so an error about a field can name the line the field is on.
+Only plain data: no tags beyond the YAML core schema (``!!python/…``, ``!!binary``, local tags are
+refused while parsing, before anything is constructed), no anchors or aliases (a few hundred bytes
+of aliases can expand to gigabytes; the first anchor stops the parse), bounded size (checked on
+the open file, which must be a regular file: ``/dev/zero`` or a FIFO would never end) and bounded
+nesting (checked event by event, so 100k levels of ``[[[`` stop at level 65). Each loaded document
+keeps its node tree so an error about a field can name the line the field is on.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +22,9 @@ from .errors import TaskFileError
 
 MAX_BYTES = 1 << 20  # task files are prompts and test code, never data sets
 MAX_DEPTH = 64
+# explicit tags a task file may use: the core schema's plain types (``!`` is "just a string")
+_CORE = "tag:yaml.org,2002:"
+ALLOWED_TAGS = frozenset({None, "!"} | {_CORE + t for t in ("str", "int", "float", "bool", "null", "seq", "map")})
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -32,6 +40,11 @@ class _StrictLoader(yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             line = event.start_mark.line + 1
             raise TaskFileError(self._path, "", "YAML anchors and aliases are not allowed", line)
+        tag = getattr(event, "tag", None)
+        if tag not in ALLOWED_TAGS:
+            shown = "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
+            raise TaskFileError(self._path, "", f"YAML tag '{shown[:80]}' is not allowed (plain data only)",
+                                event.start_mark.line + 1)
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise TaskFileError(self._path, "", f"nesting deeper than {MAX_DEPTH}", event.start_mark.line + 1)
@@ -48,6 +61,16 @@ class YamlDoc:
     path: str
     data: Any
     root: yaml.Node | None
+    overrides: tuple[str, ...] = ()  # ``--set KEY=VALUE`` items applied on top of the data
+
+    def error(self, loc: tuple[str | int, ...], field: str, message: str) -> TaskFileError:
+        """An error about the field at ``loc``: blamed on the ``--set`` that wrote it, else on the file and line."""
+        parts = [str(p) for p in loc]
+        for item in reversed(self.overrides):
+            key = item.partition("=")[0].strip().split(".")
+            if key[:len(parts)] == parts[:len(key)]:
+                return TaskFileError(f"--set {item[:200]}", field, message)
+        return TaskFileError(self.path, field, message, self.line_of(loc))
 
     def line_of(self, loc: tuple[str | int, ...]) -> int | None:
         """The 1-based line of the field at ``loc`` (keys and list indexes), or of its nearest parent."""
@@ -88,19 +111,37 @@ def load_yaml_text(text: str, path: str) -> YamlDoc:
         raise TaskFileError(path, "", f"invalid YAML: {exc.problem or exc}", line) from None
     except (yaml.YAMLError, RecursionError) as exc:
         raise TaskFileError(path, "", f"invalid YAML: {type(exc).__name__}") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise TaskFileError(path, "", f"invalid value: {str(exc).split(';')[0][:120]}") from None
     finally:
         loader.dispose()
     return YamlDoc(path=path, data=data, root=root)
 
 
 def load_yaml_file(path: Path) -> YamlDoc:
-    """Read and parse a YAML file; an unreadable file is a ``TaskFileError``."""
+    """Read and parse a YAML file; an unreadable, non-regular or oversized file is a ``TaskFileError``."""
+    return load_yaml_text(read_text_file(path), str(path))
+
+
+def read_text_file(path: Path, limit: int = MAX_BYTES) -> str:
+    """A regular file's UTF-8 text, at most ``limit`` bytes, else a ``TaskFileError`` naming it."""
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise TaskFileError(str(path), "", f"file is larger than {MAX_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open file
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise TaskFileError(str(path), "", f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise TaskFileError(str(path), "", "not a regular file")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(limit + 1)  # bounded even if the file grows after the check
+    except OSError as exc:
+        raise TaskFileError(str(path), "", f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise TaskFileError(str(path), "", f"file is larger than {limit} bytes")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise TaskFileError(str(path), "", "file is not UTF-8 text") from None
-    return load_yaml_text(text, str(path))

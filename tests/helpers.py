@@ -49,3 +49,13 @@ def cli_json(proc: subprocess.CompletedProcess) -> dict:
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stdout
     return json.loads(lines[0])
+
+
+def assert_bad_input(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    """Exit 2 with exactly one stderr line holding every needle, and no traceback."""
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])

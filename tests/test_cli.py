@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import yaml
-from helpers import BAD_FIZZ, GOOD_FIZZ, cli_json, run_cli
+from helpers import BAD_FIZZ, GOOD_FIZZ, assert_bad_input, cli_json, run_cli
 
 SPEC_KEYS = {"run_id", "task", "status", "solution", "score", "turns", "tokens", "seconds", "hidden_tests"}
 
@@ -25,15 +25,6 @@ def test_unsolved_run_exits_1(make_task, tmp_path):
     proc = run_cli("run", str(path), "--set", "strategy.max_turns=1", "--json", cwd=tmp_path)
     assert proc.returncode == 1
     assert cli_json(proc)["status"] == "unsolved"
-
-
-def assert_bad_input(proc, *needles):
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    for needle in needles:
-        assert needle in lines[0]
 
 
 def test_invalid_task_file_exits_2_naming_file_field_and_line_writing_nothing(make_task, tmp_path):

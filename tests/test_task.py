@@ -70,7 +70,7 @@ def test_wrong_types_and_missing_keys(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("a: &x [1, 2]\nb: *x\n", "anchors and aliases"),
-    ("name: !!python/object/apply:os.system [echo hi]\n", "invalid YAML"),
+    ("name: !!python/object/apply:os.system [echo hi]\n", "tag .* is not allowed"),
     ("x: " + "[" * 5000 + "]" * 5000 + "\n", "nesting deeper"),
     ("name: [unclosed\n", "invalid YAML"),
     ("- just\n- a list\n", "mapping"),
