@@ -10,6 +10,7 @@ from .graph import TurnGraph
 from .models import ModelPool, normalize_uri
 from .orchestrator import EventSink, execute
 from .result import RunResult
+from .runlock import RunLock
 from .store import Store
 from .task import Task
 
@@ -36,24 +37,30 @@ def _open_store(store: Store | str | Path | None, *, create: bool = True) -> tup
 
 
 async def arun(task: Task, model: str | None = None, *, store: Store | str | Path | None = None,
-               seed: int | None = None, on_event: EventSink | None = None, pool: ModelPool | None = None) -> RunResult:
+               seed: int | None = None, on_event: EventSink | None = None, pool: ModelPool | None = None,
+               stop_signals: tuple[int, ...] = ()) -> RunResult:
     """Run ``task`` to the end and return its result; every turn is stored as it finishes.
 
     Pass one ``ModelPool`` to several runs to load each model once and share it between them.
+    With ``stop_signals`` (e.g. ``agentloop.signals.STOP_SIGNALS``, main thread only) the first
+    such signal stops the run cleanly with status ``interrupted``.
     """
     models = resolve_models(task, model)  # before the store: bad input must write nothing
     db, owned = _open_store(store)
     try:
-        return await execute(task, store=db, models=models, seed=seed, on_event=on_event, pool=pool)
+        return await execute(task, store=db, models=models, seed=seed, on_event=on_event, pool=pool,
+                             stop_signals=stop_signals)
     finally:
         if owned:
             db.close()
 
 
 def run(task: Task, model: str | None = None, *, store: Store | str | Path | None = None,
-        seed: int | None = None, on_event: EventSink | None = None, pool: ModelPool | None = None) -> RunResult:
+        seed: int | None = None, on_event: EventSink | None = None, pool: ModelPool | None = None,
+        stop_signals: tuple[int, ...] = ()) -> RunResult:
     """Blocking ``arun``."""
-    return asyncio.run(arun(task, model, store=store, seed=seed, on_event=on_event, pool=pool))
+    return asyncio.run(arun(task, model, store=store, seed=seed, on_event=on_event, pool=pool,
+                            stop_signals=stop_signals))
 
 
 def load_run(run_id: str, *, store: Store | str | Path | None = None) -> tuple[dict, RunResult | None, TurnGraph]:
@@ -69,22 +76,28 @@ def load_run(run_id: str, *, store: Store | str | Path | None = None) -> tuple[d
     return record.__dict__, result, graph
 
 
-async def aresume(run_id: str, *, store: Store | str | Path | None = None,
-                  on_event: EventSink | None = None) -> RunResult:
-    """Continue a stored run from its last finished turn (a finished run just returns its result)."""
+async def aresume(run_id: str, *, store: Store | str | Path | None = None, on_event: EventSink | None = None,
+                  stop_signals: tuple[int, ...] = ()) -> RunResult:
+    """Continue a stored run from its last finished turn (a finished run just returns its result).
+
+    ``RunActiveError`` when another live process is running or resuming it (it holds the run's lock).
+    """
     db, owned = _open_store(store, create=False)
     try:
-        record = db.get_run(run_id)
-        if record.status in ("solved", "unsolved") and record.result is not None:
-            return RunResult.from_json(record.result, TurnGraph.from_turns(db.turns(run_id)))
-        task = Task.from_dict(record.task, base_dir=record.task_dir, label=f"run {run_id}")
-        return await execute(task, store=db, models=record.models, seed=record.seed, run_id=run_id,
-                             on_event=on_event)
+        db.get_run(run_id)  # an unknown run is bad input: nothing is locked or written for it
+        with RunLock(db.path, run_id):
+            record = db.get_run(run_id)  # read again under the lock: another process may just have finished it
+            if record.status in ("solved", "unsolved") and record.result is not None:
+                return RunResult.from_json(record.result, TurnGraph.from_turns(db.turns(run_id)))
+            task = Task.from_dict(record.task, base_dir=record.task_dir, label=f"run {run_id}")
+            return await execute(task, store=db, models=record.models, seed=record.seed, run_id=run_id,
+                                 on_event=on_event, stop_signals=stop_signals)
     finally:
         if owned:
             db.close()
 
 
-def resume(run_id: str, *, store: Store | str | Path | None = None, on_event: EventSink | None = None) -> RunResult:
+def resume(run_id: str, *, store: Store | str | Path | None = None, on_event: EventSink | None = None,
+           stop_signals: tuple[int, ...] = ()) -> RunResult:
     """Blocking ``aresume``."""
-    return asyncio.run(aresume(run_id, store=store, on_event=on_event))
+    return asyncio.run(aresume(run_id, store=store, on_event=on_event, stop_signals=stop_signals))

@@ -18,12 +18,13 @@ from .api import load_run, resume, run
 from .errors import AgentloopError, InputError, RunNotFoundError
 from .result import RunResult
 from .showing import format_event, format_run, run_json
+from .signals import STOP_SIGNALS
 from .task import Task
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Critique-and-refine loops over a graph of turns, checked by real feedback.")
 
-EXIT = {"solved": 0, "unsolved": 1, "error": 3}
+EXIT = {"solved": 0, "unsolved": 1, "error": 3, "interrupted": 3}
 StoreOpt = typer.Option(None, "--store", help="SQLite store (default $AGENTLOOP_STORE or .agentloop/agentloop.db).")
 
 
@@ -58,9 +59,9 @@ def _finish(result: RunResult, as_json: bool) -> None:
         typer.echo(json.dumps(result.to_json()))
     else:
         typer.echo(format_run(result))
-    if result.status == "error":
-        typer.echo(f"agentloop: {' '.join((result.error or 'error').split())}; "
-                   f"continue with `agentloop resume {result.run_id}`", err=True)
+    if result.status in ("error", "interrupted"):
+        why = "interrupted" if result.status == "interrupted" else " ".join((result.error or "error").split())
+        typer.echo(f"agentloop: {why}; continue with `agentloop resume {result.run_id}`", err=True)
     raise typer.Exit(EXIT[result.status])
 
 
@@ -74,7 +75,7 @@ def run_cmd(task_file: Path = typer.Argument(..., metavar="TASK.yaml", help="The
     """Run one task."""
     def body() -> RunResult:
         task = Task.from_yaml(task_file, overrides=set_)
-        return run(task, model, store=store, seed=seed, on_event=_progress)
+        return run(task, model, store=store, seed=seed, on_event=_progress, stop_signals=STOP_SIGNALS)
     _finish(_guard(body), as_json)
 
 
@@ -82,7 +83,7 @@ def run_cmd(task_file: Path = typer.Argument(..., metavar="TASK.yaml", help="The
 def resume_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Optional[Path] = StoreOpt,
                as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout.")) -> None:
     """Continue an interrupted run from its last finished turn."""
-    _finish(_guard(lambda: resume(run_id, store=store, on_event=_progress)), as_json)
+    _finish(_guard(lambda: resume(run_id, store=store, on_event=_progress, stop_signals=STOP_SIGNALS)), as_json)
 
 
 @app.command("show")

@@ -8,6 +8,7 @@
     │   ├── ModelURIError          an unknown or malformed model URI
     │   └── OverrideError          a bad ``--set KEY=VALUE``
     ├── RunNotFoundError           ``show``/``resume`` of a run id the store does not hold (exit 2)
+    ├── RunActiveError             another live process holds the run's lock (exit 3)
     └── RunError                   the run itself failed (exit 3; the run stays resumable)
         ├── ModelError             a backend failed (load, call, deadline)
         │   └── ScriptExhaustedError   a scripted role ran out of replies
@@ -47,6 +48,10 @@ class OverrideError(InputError):
 
 class RunNotFoundError(AgentloopError):
     """The store holds no run with this id."""
+
+
+class RunActiveError(AgentloopError):
+    """Another live process is running or resuming this run (it holds the run's lock)."""
 
 
 class RunError(AgentloopError):

@@ -5,6 +5,8 @@ role's prompt, calls the role's model with what is left of the budget, parses th
 runs the task's feedback on it in the sandbox, and commits the turn before returning it. On
 resume the strategy is simply run again: turns the store already holds are handed back in
 order instead of being recomputed, so a resumed run never repeats or loses a finished turn.
+A run holds its lock (``runlock``) for its whole life, and with ``stop_signals`` a SIGINT or
+SIGTERM cancels it cleanly and records it as ``interrupted`` (``signals``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from .prompting import PromptRenderer, prompt_hash
 from .result import RunResult
 from .models.base import Completion
 from .roles import ROLE_SPECS, context_for, conversation, task_view
+from .runlock import RunLock
+from .signals import Interrupted, SignalStop
 from .structured import Structured, complete_structured
 from .sandbox import Sandbox
 from .store import Store
@@ -48,8 +52,10 @@ class Run:
 
     def __init__(self, *, run_id: str, task: Task, models: dict[str, str], seed: int | None, store: Store,
                  pool: ModelPool, sandbox: Sandbox, replay: list[Turn], base_seconds: float,
-                 on_event: EventSink | None, validators: tuple[Callable[[str], Any], ...] = ()) -> None:
+                 on_event: EventSink | None, validators: tuple[Callable[[str], Any], ...] = (),
+                 attempt: int = 1) -> None:
         self.run_id, self.task, self.models, self.seed = run_id, task, models, seed
+        self.attempt = attempt  # 1 for the first start, +1 per resume; stored with each turn
         self.graph = TurnGraph()
         self._store, self._pool, self._sandbox, self._on_event = store, pool, sandbox, on_event
         self._validators = validators
@@ -127,8 +133,7 @@ class Run:
                     messages=tuple(messages), prompt_hash=prompt_hash(messages), output=completion.text,
                     candidate=candidate, feedback=feedback, score=score, usage=usage,
                     started=time.time() - completion.latency_s, seconds=round(completion.latency_s, 4))
-        self._store.add_turn(self.run_id, turn, self.seconds())
-        self.graph.add(turn)
+        turn = self._commit(turn)
         self.emit("turn", turn=turn.id, role=role, score=score, passed=turn.passed,
                   verdicts=[(f.kind, f.passed) for f in feedback], tokens=usage.total)
         return turn
@@ -145,10 +150,18 @@ class Run:
         info = Feedback(kind=role, passed=True, score=1.0, summary=output[:2000], details=details)
         turn = Turn(id=f"t{seq}", seq=seq, parents=tuple(p.id for p in parents), role=role, model=f"agentloop:{role}",
                     messages=(), prompt_hash="", output=output, feedback=(info,), started=time.time())
-        self._store.add_turn(self.run_id, turn, self.seconds())
-        self.graph.add(turn)
+        turn = self._commit(turn)
         self.emit("turn", turn=turn.id, role=role, score=None, passed=False, verdicts=[], tokens=0)
         return turn
+
+    def _commit(self, turn: Turn) -> Turn:
+        """Store the finished turn (committed before its progress event is emitted), then graph it."""
+        stored = self._store.add_turn(self.run_id, turn, self.seconds(), attempt=self.attempt)
+        if (stored.role, stored.prompt_hash) != (turn.role, turn.prompt_hash):
+            raise RunError(f"run {self.run_id}: step {turn.seq} is already stored as a different {stored.role} turn"
+                           " (was the run written by two processes at once?)")
+        self.graph.add(stored)
+        return stored
 
     async def run_tests(self, code: str, tests: str) -> Feedback:
         """Run pytest ``tests`` (e.g. model-written ones) against ``code`` in the sandbox."""
@@ -263,36 +276,71 @@ class Run:
 
 async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int | None = None,
                   run_id: str | None = None, on_event: EventSink | None = None,
-                  pool: ModelPool | None = None, validators: tuple[Callable[[str], Any], ...] = ()) -> RunResult:
-    """Run (or, given the id of a stored unfinished run, resume) ``task`` and record the result."""
-    replay: list[Turn] = []
-    base_seconds = 0.0
-    if run_id is None:
-        run_id = uuid.uuid4().hex[:12]
+                  pool: ModelPool | None = None, validators: tuple[Callable[[str], Any], ...] = (),
+                  stop_signals: tuple[int, ...] = ()) -> RunResult:
+    """Run (or, given the id of a stored unfinished run, resume) ``task`` and record the result.
+
+    A new run holds its lock for its whole life; to resume, the caller holds it (``api.aresume``).
+    The first of ``stop_signals`` (the CLI passes SIGINT and SIGTERM) cancels the run: in-flight
+    model calls and checks are cancelled and the run is recorded as ``interrupted``, resumable.
+    """
+    options = {"models": models, "seed": seed, "on_event": on_event, "pool": pool, "validators": validators,
+               "stop_signals": stop_signals}
+    if run_id is not None:
+        return await _execute(task, store, run_id, resumed=True, **options)
+    run_id = uuid.uuid4().hex[:12]
+    with RunLock(store.path, run_id):
         store.create_run(run_id, task.to_data(), str(task.source_dir) if task.source_dir else None, models, seed)
-    else:
-        record = store.get_run(run_id)
-        replay, base_seconds = store.turns(run_id), record.seconds
+        return await _execute(task, store, run_id, resumed=False, **options)
+
+
+async def _execute(task: Task, store: Store, run_id: str, *, resumed: bool, models: dict[str, str],
+                   seed: int | None, on_event: EventSink | None, pool: ModelPool | None,
+                   validators: tuple[Callable[[str], Any], ...], stop_signals: tuple[int, ...]) -> RunResult:
+    replay, base_seconds, attempt = [], 0.0, 1
+    if resumed:
+        replay, base_seconds = store.turns(run_id), store.get_run(run_id).seconds
+        attempt = store.start_attempt(run_id)
     sandbox = Sandbox()
     run = Run(run_id=run_id, task=task, models=models, seed=seed, store=store, pool=pool or ModelPool(),
-              sandbox=sandbox, replay=replay, base_seconds=base_seconds, on_event=on_event, validators=validators)
-    run.emit("start", task=task.name, resumed=bool(replay))
+              sandbox=sandbox, replay=replay, base_seconds=base_seconds, on_event=on_event, validators=validators,
+              attempt=attempt)
+    run.emit("start", task=task.name, resumed=resumed)
+    with SignalStop(stop_signals) as stopper:  # held until the outcome is stored: a second signal waits
+        try:
+            stop_reason, error, hidden = await stopper.run(_drive_and_score(run, sandbox))
+        except Interrupted:
+            stop_reason, error, hidden = "interrupted", None, None
+        except asyncio.CancelledError:  # cancelled by our caller: record it, then let it propagate
+            _record(run, store, "interrupted", None, None)
+            raise
+        finally:
+            sandbox.close()
+        return _record(run, store, stop_reason, error, hidden)
+
+
+async def _drive_and_score(run: Run, sandbox: Sandbox) -> tuple[str, str | None, dict[str, Any] | None]:
+    """(stop reason, error, hidden-test verdict) of driving the strategy to its end."""
     try:
-        stop_reason, error = await _drive(run), None
-        hidden = await _hidden_tests(run, sandbox)
+        stop_reason = await _drive(run)
+        return stop_reason, None, await _hidden_tests(run, sandbox)
     except RunError as exc:
-        stop_reason, error, hidden = "error", str(exc), None
-    finally:
-        sandbox.close()
+        return "error", str(exc), None
+
+
+def _record(run: Run, store: Store, stop_reason: str, error: str | None, hidden: dict[str, Any] | None) -> RunResult:
+    """Store how the run ended and emit its end event."""
     best = run.chosen or run.graph.best()
-    if error is not None:
+    if stop_reason == "interrupted":
+        status = "interrupted"
+    elif error is not None:
         status = "error"
     else:
         solved = best is not None and best.passed and (hidden is None or hidden["passed"])
         status = "solved" if solved else "unsolved"
-    result = RunResult.build(run_id=run_id, task=task.name, status=status, best=best, graph=run.graph,
+    result = RunResult.build(run_id=run.run_id, task=run.task.name, status=status, best=best, graph=run.graph,
                              seconds=run.seconds(), hidden=hidden, stop_reason=stop_reason, error=error)
-    store.finish_run(run_id, status=status, stop_reason=stop_reason, error=error, seconds=result.seconds,
+    store.finish_run(run.run_id, status=status, stop_reason=stop_reason, error=error, seconds=result.seconds,
                      result=result.to_json())
     run.emit("end", status=status, stop_reason=stop_reason, error=error)
     return result

@@ -1,8 +1,11 @@
 """The run store: SQLite in WAL mode; every finished turn is committed before the next starts.
 
-Writes use ``BEGIN IMMEDIATE`` with a busy timeout so several processes can share one store.
-A turn is keyed by (run, seq): a resumed run that replays turn 3 can never write a second turn 3.
-The schema is versioned with ``PRAGMA user_version`` and upgraded by ordered migrations.
+Writes use ``BEGIN IMMEDIATE`` with a busy timeout so several processes can share one store, and
+``synchronous=FULL``: a turn whose progress line was printed survives a crash of the process and
+of the machine. A turn is keyed by (run, seq) (the step) and records the attempt (how many times
+the run was started or resumed) that produced it; recording a step again is a no-op that returns
+the turn already stored, so a turn re-recorded after a crash can never be stored twice. The schema
+is versioned with ``PRAGMA user_version`` and upgraded by ordered migrations.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ _MIGRATIONS = [
         PRIMARY KEY (run_id, seq)
     );
     """,
+    # 2: which attempt (1 = the first `run`, 2 = the first `resume`, …) wrote each turn
+    """
+    ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE turns ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+    """,
 ]
 
 
@@ -68,12 +76,13 @@ class RunRecord:
     task_dir: str | None
     models: dict[str, str]
     seed: int | None
-    status: str
+    status: str  # running | solved | unsolved | error | interrupted
     stop_reason: str | None
     error: str | None
     seconds: float
     result: dict[str, Any] | None
     created: float
+    attempts: int = 1
 
 
 class Store:
@@ -88,7 +97,7 @@ class Store:
         # autocommit mode: every write below opens its own BEGIN IMMEDIATE transaction
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=30000")
         self._migrate()
 
@@ -123,14 +132,36 @@ class Store:
                        " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
                        (run_id, task["name"], json.dumps(task), task_dir, json.dumps(models), seed, now, now))
 
-    def add_turn(self, run_id: str, turn: Turn, run_seconds: float) -> None:
-        """Commit a finished turn and the run's elapsed seconds in one transaction."""
+    def add_turn(self, run_id: str, turn: Turn, run_seconds: float, *, attempt: int = 1) -> Turn:
+        """Commit a finished turn and the run's elapsed seconds in one transaction; returns the stored turn.
+
+        Idempotent by (run, step): when the step is already stored, nothing is written and the
+        stored turn is returned (the first record wins), whichever attempt re-records it.
+        """
         with self._write() as db:
-            db.execute("INSERT INTO turns (run_id, seq, turn_json, role, score, prompt_tokens, completion_tokens, created)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (run_id, turn.seq, json.dumps(turn.to_dict()), turn.role, turn.score,
-                        turn.usage.prompt_tokens, turn.usage.completion_tokens, time.time()))
+            cursor = db.execute(
+                "INSERT INTO turns (run_id, seq, turn_json, role, score, prompt_tokens, completion_tokens, created,"
+                " attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, seq) DO NOTHING",
+                (run_id, turn.seq, json.dumps(turn.to_dict()), turn.role, turn.score,
+                 turn.usage.prompt_tokens, turn.usage.completion_tokens, time.time(), attempt))
+            if cursor.rowcount == 0:
+                row = db.execute("SELECT turn_json FROM turns WHERE run_id = ? AND seq = ?", (run_id, turn.seq)).fetchone()
+                return Turn.from_dict(json.loads(row[0]))
             db.execute("UPDATE runs SET seconds = ?, updated = ? WHERE id = ?", (run_seconds, time.time(), run_id))
+        return turn
+
+    def start_attempt(self, run_id: str) -> int:
+        """Mark a stored run ``running`` again for a resume; returns the new attempt number."""
+        with self._write() as db:
+            row = db.execute("UPDATE runs SET status = 'running', attempts = attempts + 1, updated = ? WHERE id = ?"
+                             " RETURNING attempts", (time.time(), run_id)).fetchall()  # all: the statement must end
+        if not row:
+            raise RunNotFoundError(f"no run '{run_id}' in {self.path}")
+        return row[0][0]
+
+    def turn_attempts(self, run_id: str) -> list[tuple[int, int]]:
+        """(seq, attempt) of every stored turn of the run, in order."""
+        return self._db.execute("SELECT seq, attempt FROM turns WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
 
     def finish_run(self, run_id: str, *, status: str, stop_reason: str | None, error: str | None,
                    seconds: float, result: dict[str, Any] | None) -> None:
@@ -143,12 +174,14 @@ class Store:
     def get_run(self, run_id: str) -> RunRecord:
         """The run's row; ``RunNotFoundError`` if there is none."""
         row = self._db.execute("SELECT id, task_name, task_json, task_dir, models_json, seed, status, stop_reason,"
-                               " error, seconds, result_json, created FROM runs WHERE id = ?", (run_id,)).fetchone()
+                               " error, seconds, result_json, created, attempts FROM runs WHERE id = ?",
+                               (run_id,)).fetchone()
         if row is None:
             raise RunNotFoundError(f"no run '{run_id}' in {self.path}")
         return RunRecord(id=row[0], task_name=row[1], task=json.loads(row[2]), task_dir=row[3],
                          models=json.loads(row[4]), seed=row[5], status=row[6], stop_reason=row[7], error=row[8],
-                         seconds=row[9], result=json.loads(row[10]) if row[10] else None, created=row[11])
+                         seconds=row[9], result=json.loads(row[10]) if row[10] else None, created=row[11],
+                         attempts=row[12])
 
     def turns(self, run_id: str) -> list[Turn]:
         """The run's finished turns in order."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -40,16 +41,21 @@ def test_graph_rejects_unknown_parents():
         TurnGraph().add(make_turn(2, ["t1"]))
 
 
-def test_store_round_trips_turns_and_refuses_a_second_turn_with_the_same_seq(tmp_path):
+def test_store_round_trips_turns_and_a_re_recorded_step_is_not_stored_twice(tmp_path):
     store = Store(tmp_path / "s.db")
     store.create_run("r1", {"name": "t"}, None, {"default": "scripted:x"}, 7)
     turn = make_turn(1, score=0.5)
-    store.add_turn("r1", turn, 1.25)
+    assert store.add_turn("r1", turn, 1.25) == turn
     assert [t.to_dict() for t in store.turns("r1")] == [turn.to_dict()]
-    with pytest.raises(sqlite3.IntegrityError):
-        store.add_turn("r1", turn, 2.0)
+    # the same step recorded again (a later attempt, after a crash): no second row, the first record wins
+    assert store.start_attempt("r1") == 2
+    again = make_turn(1, score=0.9)
+    assert store.add_turn("r1", again, 2.0, attempt=2) == turn
+    assert [t.to_dict() for t in store.turns("r1")] == [turn.to_dict()]
+    store.add_turn("r1", make_turn(2, ["t1"]), 3.0, attempt=2)
+    assert store.turn_attempts("r1") == [(1, 1), (2, 2)]
     record = store.get_run("r1")
-    assert (record.status, record.seconds, record.seed) == ("running", 1.25, 7)
+    assert (record.status, record.seconds, record.seed, record.attempts) == ("running", 3.0, 7, 2)
     store.close()
 
 
@@ -57,5 +63,19 @@ def test_store_is_wal_and_versioned(tmp_path):
     Store(tmp_path / "s.db").close()
     with sqlite3.connect(tmp_path / "s.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     Store(tmp_path / "s.db").close()  # reopening runs no migration twice
+
+
+def test_a_version_1_store_is_upgraded_in_place_keeping_its_runs(tmp_path):
+    from agentloop.store import _MIGRATIONS
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.executescript(_MIGRATIONS[0] + "PRAGMA user_version = 1;")
+        conn.execute("INSERT INTO runs (id, task_name, task_json, models_json, status, created, updated)"
+                     " VALUES ('r0', 't', '{}', '{}', 'error', 0, 0)")
+        conn.execute("INSERT INTO turns VALUES ('r0', 1, ?, 'solver', NULL, 1, 1, 0)",
+                     (json.dumps(make_turn(1).to_dict()),))
+    store = Store(tmp_path / "old.db")
+    assert store.get_run("r0").attempts == 1 and store.turn_attempts("r0") == [(1, 1)]
+    assert store.start_attempt("r0") == 2 and store.get_run("r0").status == "running"
+    store.close()
