@@ -14,6 +14,7 @@ import fcntl
 import os
 import re
 from pathlib import Path
+from typing import Self
 
 from .errors import RunActiveError, RunNotFoundError
 
@@ -37,7 +38,7 @@ class RunLock:
         self.path = lock_path(store_path, run_id)
         self._fd: int | None = None
 
-    def __enter__(self) -> RunLock:
+    def __enter__(self) -> Self:
         if self.path is None:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)

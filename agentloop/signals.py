@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 T = TypeVar("T")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -35,7 +35,7 @@ class SignalStop:
         self._task: asyncio.Future | None = None
         self._installed: list[int] = []
 
-    def __enter__(self) -> SignalStop:
+    def __enter__(self) -> Self:
         loop = asyncio.get_running_loop()
         for signum in self.signals:
             try:

@@ -43,6 +43,10 @@ def run_id_of(cli: LiveCli) -> str | None:
     return None
 
 
+def active_line(run_id: str, pid: int) -> str:
+    return f"agentloop: run {run_id} is active in another process (pid {pid}); wait for it to end or stop it first"
+
+
 def turns_of(db, run_id) -> list[tuple[int, str, str]]:
     rows, check = stored(db)
     assert check == "ok"
@@ -88,9 +92,7 @@ def test_one_live_process_per_run_and_a_killed_run_is_resumable_at_once(task, tm
 
     refused = run_cli("resume", run_id, cwd=tmp_path)  # the run is alive: refused, nothing written
     assert refused.returncode == 3 and "Traceback" not in refused.stderr
-    assert refused.stderr.strip().splitlines() == [
-        f"agentloop: run {run_id} is active in another process (pid {first.proc.pid}); "
-        "wait for it to end or stop it first"]
+    assert refused.stderr.strip().splitlines() == [active_line(run_id, first.proc.pid)]
 
     first.kill()  # SIGKILL: the lock dies with the process
     racers = [LiveCli("resume", run_id, cwd=tmp_path, sandbox_tmp=tmp_path / f"sbx{i}") for i in (1, 2)]
@@ -98,9 +100,7 @@ def test_one_live_process_per_run_and_a_killed_run_is_resumable_at_once(task, tm
     [loser] = [r for r in racers if r.proc.poll() is not None]
     [winner] = [r for r in racers if r is not loser]
     rc, _, err = loser.finish()
-    assert rc == 3 and err.splitlines() == [
-        f"agentloop: run {run_id} is active in another process (pid {winner.proc.pid}); "
-        "wait for it to end or stop it first"]
+    assert rc == 3 and err.splitlines() == [active_line(run_id, winner.proc.pid)]
     assert winner.wait_for(lambda: under(winner.sandbox_tmp)), "the winner is checking its candidate"
     assert any("resuming" in line for line in winner.lines())
     winner.proc.send_signal(signal.SIGTERM)
