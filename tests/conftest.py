@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers import FIZZ_TESTS
 
 # litellm otherwise stalls on a price-table download at import
@@ -38,3 +37,18 @@ def make_task(tmp_path: Path):
         return folder / "task.yaml"
 
     return make
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run tests marked slow (e.g. the 100-trial kill -9 test)")
+
+
+def pytest_collection_modifyitems(config, items):
+    # not an addopts `-m "not slow"`: any other -m on the command line would replace it and pull them in
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
