@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import RunNotFoundError
+from .errors import InputError, RunNotFoundError
 from .graph import Turn
 
 DEFAULT_PATH = Path(".agentloop") / "agentloop.db"
@@ -93,13 +93,19 @@ class Store:
         if not create and not self.path.is_file():
             # reading commands must not leave an empty store behind
             raise RunNotFoundError(f"no store at {self.path}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # autocommit mode: every write below opens its own BEGIN IMMEDIATE transaction
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._migrate()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # autocommit mode: every write below opens its own BEGIN IMMEDIATE transaction
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+        except (OSError, sqlite3.DatabaseError) as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise  # contention past the busy timeout is not the user's input
+            # a --store that is a text file, a folder, or under a file: bad input, nothing written
+            raise InputError(f"{self.path}: not a usable agentloop store ({exc})") from None
 
     def close(self) -> None:
         """Close the connection."""

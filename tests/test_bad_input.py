@@ -161,3 +161,17 @@ def test_a_symlink_that_stays_inside_the_task_folder_is_fine(folder, tmp_path):
     (folder / "task.yaml").write_text(with_models({"default": "scripted:alias.yaml"}))
     proc = run_cli("run", "task/task.yaml", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("store", ["notes.txt", "notes.txt/s.db", "adir"],
+                         ids=["a-text-file", "under-a-file", "a-folder"])
+def test_a_store_path_that_cannot_be_a_store_exits_2_leaving_it_alone(folder, tmp_path, store):
+    (folder / "task.yaml").write_text(with_models({"default": "scripted:script.yaml"}))
+    (folder / "script.yaml").write_text(yaml.safe_dump([GOOD_FIZZ]))
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    (tmp_path / "adir").mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    proc = run_cli("run", "task/task.yaml", "--store", store, cwd=tmp_path)
+    assert_bad_input(proc, store, "not a usable agentloop store")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert (tmp_path / "notes.txt").read_text() == "my notes\n"

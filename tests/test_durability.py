@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import yaml
 from helpers import cli_json, run_cli
 from procs import PROGRESS, LiveCli, kill_all, stored, under
+
+import agentloop
+from agentloop import Task
 
 GOOD = "```python\nprint('ok')\n```"
 BAD = "```python\nprint('no')\n```"
@@ -145,3 +150,29 @@ def test_progress_lines_name_only_committed_turns(task, tmp_path):
     held = [(f"t{seq}", role) for seq, role, _ in turns_of(tmp_path / ".agentloop" / "agentloop.db",
                                                           cli_json(proc)["run_id"])]
     assert printed == held and len(held) == 5
+
+
+async def test_a_run_cancelled_by_its_caller_is_recorded_interrupted_and_resumes(task, tmp_path, monkeypatch):
+    """Library use: cancellation from outside (here a timeout) propagates, and the run is left
+    ``interrupted`` in the store, its sandboxed program killed, ready for ``aresume``."""
+    path, script = task
+    write_script(script, solver=[SLOW])
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "sbx"))  # the sandbox's folders go here
+    (tmp_path / "sbx").mkdir()
+    db = tmp_path / "lib.db"
+    run = asyncio.create_task(agentloop.arun(Task.from_yaml(path), store=db))
+    for _ in range(3000):  # until the candidate's check is running (a hang guard, not a measurement)
+        if under(tmp_path / "sbx"):
+            break
+        await asyncio.sleep(0.01)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert not under(tmp_path / "sbx")
+    store = agentloop.Store(db)
+    [record] = store.list_runs()
+    store.close()
+    assert record.status == "interrupted"
+    write_script(script, solver=[GOOD])
+    result = await agentloop.aresume(record.id, store=db)
+    assert result.status == "solved" and [t.role for t in result.graph.turns()] == ["solver"]
