@@ -18,7 +18,7 @@ from .api import load_run, resume, run
 from .errors import AgentloopError, InputError, RunNotFoundError
 from .result import RunResult
 from .showing import format_event, format_run, run_json
-from .signals import STOP_SIGNALS
+from .signals import STOP_SIGNALS, quiet_cancellation_noise
 from .task import Task
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -96,6 +96,7 @@ def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Optiona
 
 def main() -> None:
     """Console-script entry point."""
+    quiet_cancellation_noise()
     app()
 
 

@@ -10,6 +10,7 @@ while that cleanup finishes; it is bounded (no model call or check waits past it
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from collections.abc import Coroutine
 from typing import Any, Self, TypeVar
@@ -69,3 +70,16 @@ class SignalStop:
             if self.received is not None and (current is None or not current.cancelling()):
                 raise Interrupted(self.received) from None
             raise  # cancelled from outside (a caller's timeout or task group): not ours to swallow
+
+
+class _DropCancelledNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
+def quiet_cancellation_noise() -> None:
+    """For the CLI, whose contract is one line: drop asyncio's "exception was never retrieved"
+    reports of ``CancelledError``. A stop cancels checks in flight, and a helper future nobody
+    awaited (the sandbox's output pumps) is then reported with a traceback at exit; that is noise
+    to a user who pressed Ctrl-C. Every other asyncio report still reaches stderr."""
+    logging.getLogger("asyncio").addFilter(_DropCancelledNoise())
