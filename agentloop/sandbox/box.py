@@ -134,12 +134,13 @@ class Sandbox:
         except OSError:
             return None
 
-    def describe(self, uid: int | None = None) -> str:
-        """The isolation actually used, for the record: layer and each protection."""
+    def describe(self, python: bool = True, uid: int | None | bool = False) -> str:
+        """The isolation used, for the record: layer and each protection (``uid``: the execution's, if known)."""
         parts = [self.layer]
         parts.append(f"landlock v{self.landlock_abi}" if self.landlock_abi else "no landlock")
         if os.geteuid() == 0:
-            parts.append("fresh uid" if uid is not None else "uid 0 without capabilities")
+            fresh = self.separate_uid(python) if uid is False else uid is not None
+            parts.append("fresh uid" if fresh else "uid 0 without capabilities")
         parts.append("pids cgroup" if self.cgroup_root else "no cgroup")
         if self.fallback:
             parts.append(f"bwrap unavailable: {self.fallback}")

@@ -67,9 +67,19 @@ def argv(workdir: str, read_only: list[str], inner: list[str]) -> list[str]:
     needed = _interpreter_paths()
     for top in sorted({t for p in needed if (t := _hidden_top(p))}):
         args += ["--perms", "0755", "--tmpfs", top]
+    made: set[Path] = set()
     for path in needed:
-        if _hidden_top(path):
-            args += ["--ro-bind", path, path]
+        top = _hidden_top(path)
+        if not top:
+            continue
+        for folder in reversed(Path(path).parents):  # bwrap would make these 0700
+            if folder not in made and Path(top) in folder.parents:
+                made.add(folder)
+                args += ["--perms", "0755", "--dir", str(folder)]
+        args += ["--ro-bind", path, path]
+    for parent in reversed(Path(workdir).parents):  # bwrap would make them 0700: a fresh uid must pass
+        if str(parent) not in ("/", "/tmp"):
+            args += ["--perms", "0711", "--dir", str(parent)]
     args += ["--bind", workdir, workdir]
     for path in read_only:
         args += ["--ro-bind", path, path]

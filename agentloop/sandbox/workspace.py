@@ -97,7 +97,7 @@ class Workspace:
         return ExecResult(status=_classify(rc, flags, err), returncode=rc, stdout=ex.out.decode("utf-8", "replace"),
                           stderr=err, duration_s=round(time.monotonic() - started, 4),
                           artifacts={n: b for n in artifacts if (b := _read_artifact(self.workdir / n)) is not None},
-                          channel=bytes(ex.chan), isolation=sb.describe(uid))
+                          channel=bytes(ex.chan), isolation=sb.describe(python, uid))
 
 
 class _Execution:
