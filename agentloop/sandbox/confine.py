@@ -22,9 +22,11 @@ PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_CHILD_SUBREAPER = 24, 28, 36
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 # keep-caps off and locked, no root magic on exec, no setuid fixups: uid 0 stays powerless
 _SECUREBITS = 0b101111
-# /etc entries a candidate has no business reading (matters when it keeps uid 0 without capabilities)
-ETC_DENY = frozenset({"shadow", "shadow-", "gshadow", "gshadow-", "sudoers", "sudoers.d", "ssh", "ssl",
-                      "security", "ppp", "credstore", "credstore.encrypted", "machine-id"})
+# the /etc entries programs read at start-up (loader, users, time zone, name service); nothing else in
+# /etc (shadow, ssh keys, credentials) is readable from the sandbox, which matters most when it keeps uid 0
+ETC_READ = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "passwd", "group",
+            "nsswitch.conf", "hosts", "host.conf", "resolv.conf", "gai.conf", "mime.types", "protocols",
+            "services", "os-release", "debian_version", "alternatives", "locale.alias", "gcc")
 SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc", "/sys",
                "/dev/urandom", "/dev/random", "/dev/zero", "/dev/full")
 
@@ -39,13 +41,13 @@ def static_read_paths() -> list[str]:
     """Paths every sandboxed process may read: the system, the interpreter and its packages."""
     paths = list(SYSTEM_READ)
     paths += [sys.prefix, sys.base_prefix, sys.exec_prefix]
-    paths += [p for p in sys.path if p and os.path.isdir(p)]
-    paths += [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]  # agentloop itself (editable installs)
-    try:
-        paths += [f"/etc/{name}" for name in sorted(os.listdir("/etc")) if name not in ETC_DENY]
-    except OSError:
-        pass
-    return list(dict.fromkeys(os.path.realpath(p) for p in paths))
+    # package folders, never a project folder on sys.path: a task folder there would show hidden tests
+    paths += [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and os.path.isdir(p)]
+    paths += [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]  # the agentloop package itself
+    paths += [f"/etc/{name}" for name in ETC_READ]
+    real = sorted({os.path.realpath(p) for p in paths if os.path.exists(p)})
+    # one rule per tree: a path beneath another allowed one adds nothing but a syscall per execution
+    return [p for p in real if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in real)]
 
 
 @dataclass
