@@ -36,20 +36,6 @@ def _cgroup_root() -> str | None:
     return tree.cgroup_root()
 
 
-def _world_reachable(path: str) -> bool:
-    # every folder above must be searchable by others, or a fresh uid cannot import from it
-    p = Path(path).resolve()
-    return all(os.stat(q).st_mode & 0o001 for q in [p, *p.parents])
-
-
-@functools.lru_cache(maxsize=1)
-def python_public() -> bool:
-    """Can an unprivileged uid read this interpreter and its packages (e.g. not under a 0700 /root)?"""
-    here = str(Path(__file__).resolve().parent.parent)
-    return all(_world_reachable(p) for p in {sys.prefix, sys.base_prefix, here, *[q for q in sys.path if q]}
-               if os.path.exists(p))
-
-
 def base_dir(parent: str | Path | None = None) -> Path:
     """The per-user folder holding every live sandbox (searchable, not listable, by others)."""
     base = Path(parent or tempfile.gettempdir()) / f"agentloop-sandbox-{os.geteuid()}"
@@ -120,9 +106,9 @@ class Sandbox:
         """The warm zygote that forks this sandbox's executions."""
         return zygote(self.landlock_abi)
 
-    def separate_uid(self, python: bool) -> bool:
-        """Whether an execution runs as a fresh uid (root only; Python only if a fresh uid can read it)."""
-        return os.geteuid() == 0 and (self.layer == "bwrap" or not python or python_public())
+    def separate_uid(self, python: bool) -> bool:  # noqa: ARG002 - the same answer for both kinds today
+        """Whether an execution runs as a fresh uid (whenever we are root)."""
+        return os.geteuid() == 0
 
     def new_cgroup(self) -> str | None:
         """A fresh pids cgroup for one execution, when the machine allows."""

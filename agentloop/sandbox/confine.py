@@ -37,6 +37,18 @@ def prctl(option: int, arg: int = 0, arg3: int = 0) -> None:
         raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
 
 
+def world_reachable(path: str) -> bool:
+    """Can any uid walk to ``path`` (every folder above it searchable by others)?"""
+    real = os.path.realpath(path)
+    parts = [real]
+    while parts[-1] != "/":
+        parts.append(os.path.dirname(parts[-1]))
+    try:
+        return all(os.stat(p).st_mode & 0o001 for p in parts)
+    except OSError:
+        return False
+
+
 def static_read_paths() -> list[str]:
     """Paths every sandboxed process may read: the system, the interpreter and its packages."""
     paths = list(SYSTEM_READ)

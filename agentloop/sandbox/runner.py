@@ -18,10 +18,19 @@ import traceback
 _FLAGS = {"-s", "-P", "-I", "-E", "-B", "-u", "-S"}
 
 
-def run(argv: list[str], env: dict[str, str], *, python: bool) -> int:
-    """Run ``argv``; returns the exit status (an exec does not return)."""
+def run(argv: list[str], env: dict[str, str], *, python: bool, path_map: dict[str, str] | None = None) -> int:
+    """Run ``argv``; returns the exit status (an exec does not return).
+
+    ``path_map`` replaces ``sys.path`` entries with equivalent paths this process can reach.
+    """
     if not python:
-        os.execvpe(argv[0], argv, env)
+        program = argv[0]
+        for folder, reachable in (path_map or {}).items():
+            if os.path.dirname(program) == folder:
+                program = os.path.join(reachable, os.path.basename(program))
+        os.execvpe(program, argv, env)
+    if path_map:
+        _remap_imports(path_map)
     os.environ.clear()
     os.environ.update(env)
     _fresh_state(env)
@@ -38,6 +47,26 @@ def run(argv: list[str], env: dict[str, str], *, python: bool) -> int:
         code = 1
     code = _finish(code)
     return code
+
+
+def _remap_imports(path_map: dict[str, str]) -> None:
+    """Point sys.path and every imported package's ``__path__`` at the reachable equivalents."""
+    prefixes = sorted(path_map, key=len, reverse=True)
+
+    def remap(path: str) -> str:
+        for prefix in prefixes:
+            if path == prefix or path.startswith(prefix + "/"):
+                return path_map[prefix] + path[len(prefix):]
+        return path
+
+    sys.path[:] = [remap(p) for p in sys.path]
+    for module in list(sys.modules.values()):
+        search = getattr(module, "__path__", None)
+        if isinstance(search, list):
+            search[:] = [remap(p) for p in search]
+        elif search is not None and isinstance(getattr(search, "_path", None), list):
+            search._path[:] = [remap(p) for p in search._path]  # namespace packages
+    sys.path_importer_cache.clear()
 
 
 def _main(args: list[str]) -> None:

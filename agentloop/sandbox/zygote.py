@@ -22,10 +22,12 @@ import os
 import selectors
 import signal
 import socket
+import sys
 
 from . import confine, runner, tree
 
 MAX_MSG = 1 << 20
+_PATH_FD_BASE = 16  # above the passed descriptors (0-4), below the read-rule ones (1000+)
 
 
 def _preload() -> None:
@@ -53,6 +55,7 @@ class Zygote:
         self.abi = int(os.environ.get("AGENTLOOP_LANDLOCK_ABI", "0"))
         self.read_fds = self._open_read_paths() if self.abi else []
         self.live: dict[int, dict] = {}  # pid -> request (the execution's main process)
+        self.hidden = [p for p in sys.path if p and os.path.isdir(p) and not confine.world_reachable(p)][:32]
 
     @staticmethod
     def _open_read_paths() -> list[tuple[int, bool]]:
@@ -84,22 +87,43 @@ class Zygote:
             os.setsid()
             _install_fds(fds)
             signal.set_wakeup_fd(-1)
-            for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
+            for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, signal.SIG_DFL)
+            # Python ignores SIGPIPE (BrokenPipeError instead); an exec'd program gets the default
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN if req["python"] else signal.SIG_DFL)
             conf = confine.Confinement(**{**req["conf"], "limits": confine.Limits(**req["conf"]["limits"])},
                                        read_fds=self.read_fds)
+            paths = {}
+            if conf.uid is not None:  # a fresh uid: reach what it could not walk to through descriptors
+                paths = self._path_handles(self.hidden if req["python"] else _exec_folder(req["argv"][0]))
             if req.get("outer"):  # Layer B: bwrap confines the rest from inside its namespaces
                 confine.apply_outer(conf)
             else:
                 confine.apply(conf)
-            os.closerange(len(fds), 1 << 16)  # the control socket and path fds must not reach the candidate
-            code = runner.run(req["argv"], req["env"], python=req["python"])
+            # the control socket and the zygote's path fds must not reach the candidate
+            os.closerange(len(fds), _PATH_FD_BASE)
+            os.closerange(_PATH_FD_BASE + len(paths), 1 << 16)
+            code = runner.run(req["argv"], req["env"], python=req["python"], path_map=paths)
         except BaseException as exc:  # noqa: BLE001 - report why confinement failed, never run unconfined
             try:
                 os.write(2, f"agentloop sandbox: could not start: {type(exc).__name__}: {exc}\n".encode())
             except OSError:
                 pass
         os._exit(code)
+
+    def _path_handles(self, folders: list[str]) -> dict[str, str]:
+        """For a fresh uid: reach import folders it could not walk to (a 0700 /root) via /proc/self/fd.
+
+        The descriptor is opened while still root; resolving ``/proc/self/fd/N/...`` starts at that
+        folder, so the uid needs read access to the files, not to the folders above them.
+        """
+        found = {}
+        for i, entry in enumerate(folders):
+            fd = os.open(entry, os.O_PATH | os.O_DIRECTORY)
+            os.dup2(fd, _PATH_FD_BASE + i, inheritable=False)
+            os.close(fd)
+            found[entry] = f"/proc/self/fd/{_PATH_FD_BASE + i}"
+        return found
 
     def reap(self) -> None:
         """Collect every exited child (orphans included: we are their subreaper)."""
@@ -145,6 +169,11 @@ class Zygote:
             if req["conf"].get("cgroup"):
                 tree.kill_cgroup(req["conf"]["cgroup"])
         tree.kill_children_of(os.getpid())
+
+
+def _exec_folder(program: str) -> list[str]:
+    folder = os.path.dirname(program)
+    return [folder] if os.path.isabs(program) and not confine.world_reachable(folder) else []
 
 
 def _install_fds(fds: list[int]) -> None:
