@@ -13,7 +13,6 @@ import functools
 import os
 import secrets
 import shutil
-import sys
 import tempfile
 import time
 import warnings
@@ -106,7 +105,7 @@ class Sandbox:
         """The warm zygote that forks this sandbox's executions."""
         return zygote(self.landlock_abi)
 
-    def separate_uid(self, python: bool) -> bool:  # noqa: ARG002 - the same answer for both kinds today
+    def separate_uid(self, python: bool) -> bool:
         """Whether an execution runs as a fresh uid (whenever we are root)."""
         return os.geteuid() == 0
 
