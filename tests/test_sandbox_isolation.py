@@ -88,7 +88,7 @@ async def test_no_capabilities_and_no_new_privileges(sandbox):
 async def test_setsid_grandchild_is_killed_with_the_run(sandbox):
     marker = f"agentloop-orphan-{time.monotonic_ns()}"
     code = (f"import os, time, sys\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
-            f"        os.execvp('sleep', ['sleep', '30', '{marker}'])\n    os._exit(0)\nprint('parent done')\n")
+            f"        os.execvp('sleep', ['{marker}', '30'])\n    os._exit(0)\nprint('parent done')\n")
     async with sandbox.workspace({"prog.py": code}) as ws:
         result = await ws.run(python_argv("prog.py"), timeout_s=10, memory_mb=256)
     assert result.status == "ok"
@@ -149,3 +149,37 @@ async def test_many_concurrent_executions_share_one_warm_zygote():
     results = await asyncio.gather(*(one(i) for i in range(24)))
     box.close()
     assert all(r.ok for r in results) and len(pids) == 1  # every execution forked by the same zygote
+
+
+def test_the_orchestrator_is_not_dumpable():
+    import ctypes
+    Sandbox().close()
+    assert ctypes.CDLL(None).prctl(3, 0, 0, 0, 0) == 0  # PR_GET_DUMPABLE: /proc/<pid>/environ is not readable
+
+
+def test_kill_9_of_the_orchestrator_takes_every_sandboxed_process_with_it(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    marker = f"agentloop-k9-{time.monotonic_ns()}"
+    candidate = (f"import os, time\nif os.fork() == 0:\n    os.setsid()\n"
+                 f"    os.execvp('sleep', ['{marker}', '60'])\ntime.sleep(60)\n")
+    script = tmp_path / "orchestrator.py"
+    script.write_text(
+        "import asyncio\nfrom agentloop.sandbox import Sandbox, python_argv\n"
+        "async def main():\n    box = Sandbox()\n"
+        f"    async with box.workspace({{'prog.py': {candidate!r}}}) as ws:\n"
+        "        await ws.run(python_argv('prog.py'), timeout_s=60, memory_mb=256)\n"
+        "asyncio.run(main())\n")
+    proc = subprocess.Popen([sys.executable, str(script)])
+    deadline = time.monotonic() + 60
+    while not _processes_matching(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_matching(marker), "the candidate never started"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = time.monotonic()
+    while _processes_matching(marker) and time.monotonic() - killed_at < 5:
+        time.sleep(0.05)
+    assert _processes_matching(marker) == []
+    assert time.monotonic() - killed_at < 2  # well inside the wall limit plus one second

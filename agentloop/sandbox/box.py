@@ -19,7 +19,7 @@ import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from . import bwrap, landlock, tree
+from . import bwrap, confine, landlock, tree
 from .client import ZygoteClient, zygote
 
 ISOLATION_LEVELS = ("process", "bwrap")
@@ -33,6 +33,14 @@ def _landlock_abi() -> int:
 @functools.lru_cache(maxsize=1)
 def _cgroup_root() -> str | None:
     return tree.cgroup_root()
+
+
+@functools.lru_cache(maxsize=1)
+def _non_dumpable() -> None:
+    # a candidate running as our own uid (no root, so no fresh uid) must not read this process's
+    # memory or environment (API keys) through /proc/<pid>/mem or /environ, nor ptrace it
+    with contextlib.suppress(OSError):
+        confine.prctl(confine.PR_SET_DUMPABLE, 0)
 
 
 def base_dir(parent: str | Path | None = None) -> Path:
@@ -85,6 +93,7 @@ class Sandbox:
     def __init__(self, parent: str | Path | None = None, *, isolation: str = "process") -> None:
         if isolation not in ISOLATION_LEVELS:
             raise ValueError(f"isolation must be one of {ISOLATION_LEVELS}")
+        _non_dumpable()
         self.landlock_abi = _landlock_abi()
         self.cgroup_root = _cgroup_root()
         base = base_dir(parent)

@@ -179,7 +179,14 @@ def shutdown() -> None:
 
 def _at_fork_child() -> None:
     global _client
-    _client = None  # a forked copy of this process must not talk to the parent's zygote
+    if _client is not None:
+        # a forked copy must neither talk to the parent's zygote nor keep its socket open, or the
+        # zygote would not see the parent die
+        try:
+            _client.sock.close()
+        except OSError:
+            pass
+    _client = None
 
 
 os.register_at_fork(after_in_child=_at_fork_child)

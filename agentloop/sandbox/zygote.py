@@ -168,6 +168,8 @@ class Zygote:
         for req in self.live.values():
             if req["conf"].get("cgroup"):
                 tree.kill_cgroup(req["conf"]["cgroup"])
+            elif req["conf"].get("uid") is not None:
+                tree.kill_uid(req["conf"]["uid"])  # setsid grandchildren whose parent still lives
         tree.kill_children_of(os.getpid())
 
 
