@@ -8,6 +8,7 @@ non-daemon threads honoured at the end, and the exit status of SystemExit.
 from __future__ import annotations
 
 import atexit
+import importlib.machinery
 import io
 import os
 import runpy
@@ -50,7 +51,11 @@ def run(argv: list[str], env: dict[str, str], *, python: bool, path_map: dict[st
 
 
 def _remap_imports(path_map: dict[str, str]) -> None:
-    """Point sys.path and every imported package's ``__path__`` at the reachable equivalents."""
+    """Point sys.path, and the search paths of packages imported from now on, at reachable equivalents.
+
+    Rewriting every loaded package's ``__path__`` would touch (and so copy) most of the warm
+    heap; a finder that remaps a package's search path only when a submodule is imported does not.
+    """
     prefixes = sorted(path_map, key=len, reverse=True)
 
     def remap(path: str) -> str:
@@ -59,14 +64,18 @@ def _remap_imports(path_map: dict[str, str]) -> None:
                 return path_map[prefix] + path[len(prefix):]
         return path
 
+    class Remapper:
+        @staticmethod
+        def find_spec(name, path=None, target=None):  # noqa: ANN001, ANN205 - importlib's finder protocol
+            if path is None:
+                return None
+            mapped = [remap(p) for p in path]
+            if mapped == list(path):
+                return None
+            return importlib.machinery.PathFinder.find_spec(name, mapped, target)
+
     sys.path[:] = [remap(p) for p in sys.path]
-    for module in list(sys.modules.values()):
-        search = getattr(module, "__path__", None)
-        if isinstance(search, list):
-            search[:] = [remap(p) for p in search]
-        elif search is not None and isinstance(getattr(search, "_path", None), list):
-            search._path[:] = [remap(p) for p in search._path]  # namespace packages
-    sys.path_importer_cache.clear()
+    sys.meta_path.insert(0, Remapper)
 
 
 def _main(args: list[str]) -> None:

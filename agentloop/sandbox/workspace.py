@@ -137,9 +137,12 @@ class _Execution:
         if self._stdin_w is not None:
             fd, self._stdin_w = self._stdin_w, None
             asyncio.get_running_loop().run_in_executor(None, _feed, fd, stdin or b"")
-        self.pid = await asyncio.wait_for(pending.pid, PID_TIMEOUT_S)
+        # asyncio.timeout rather than wait_for: no extra task per await, on the hot path of every check
+        async with asyncio.timeout(PID_TIMEOUT_S):
+            self.pid = await pending.pid
         try:
-            status = await asyncio.wait_for(asyncio.shield(pending.status), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                status = await asyncio.shield(pending.status)
         except TimeoutError:
             self.flags.add("timeout")
             self.kill()

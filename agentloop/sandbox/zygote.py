@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import array
 import fcntl
+import gc
 import json
 import os
 import selectors
@@ -195,6 +196,10 @@ def main() -> None:
     confine.prctl(confine.PR_SET_CHILD_SUBREAPER, 1)  # orphans of a candidate come back here to be killed
     _preload()
     zygote = Zygote(sock)
+    # keep the warm heap out of every child's garbage collections: a collection touches each
+    # object it scans, and each touch copies a page the child would otherwise share with us
+    gc.collect()
+    gc.freeze()
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
