@@ -16,8 +16,8 @@ the prompts the agents saw, which never contain them, and from the task's name a
 from __future__ import annotations
 
 import json
-from importlib import resources
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
