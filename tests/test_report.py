@@ -178,3 +178,15 @@ def test_script_json_cannot_close_its_element_and_round_trips(text):
     out = script_json({"s": text, "k": [text]})
     assert not any(c in out for c in "<>&\u2028\u2029")
     assert json.loads(out) == {"s": text, "k": [text]}
+
+
+def test_a_run_that_failed_before_any_turn_still_gets_a_page(browser, make_task, tmp_path):
+    store = tmp_path / "runs.db"
+    proc = run_cli("run", str(make_task({"solver": []})), "--store", str(store), "--json", cwd=tmp_path)
+    assert proc.returncode == 3
+    run_id = cli_json(proc)["run_id"]
+    view = Page(browser, report(run_id, store, tmp_path / "err.html"))
+    assert view.page.inner_text("#status") == "error"
+    assert "ran out of replies" in view.page.inner_text("#summary")
+    assert view.page.locator("#graph .node").count() == 0
+    assert view.errors == []
