@@ -190,3 +190,20 @@ def test_a_run_that_failed_before_any_turn_still_gets_a_page(browser, make_task,
     assert "ran out of replies" in view.page.inner_text("#summary")
     assert view.page.locator("#graph .node").count() == 0
     assert view.errors == []
+
+
+def test_compiler_diagnostics_and_shrunk_counterexamples_are_shown(browser, tmp_path):
+    store = tmp_path / "runs.db"
+    ids = {ex: cli_json(run_cli("run", str(REPO / "examples" / ex / "task.yaml"), "--store", str(store), "--json",
+                                cwd=tmp_path))["run_id"] for ex in ("c-max", "property-judge")}
+    view = Page(browser, report(ids["c-max"], store, tmp_path / "c.html"))
+    view.click("t1")
+    table = view.page.locator("#detail .fb.failed table.items").first
+    headers = table.locator("th").all_inner_texts()
+    assert {"file", "line", "column", "severity", "message"} <= set(headers)
+    first_row = dict(zip(headers, table.locator("tr").nth(1).locator("td").all_inner_texts()))
+    assert (first_row["file"], first_row["line"], first_row["column"], first_row["severity"]) == ("solution.c", "4", "5", "error")
+    view = Page(browser, report(ids["property-judge"], store, tmp_path / "p.html"))
+    shown = view.click("t1")
+    assert "property: FAILED" in shown and "counterexamples" in shown and "n=65" in shown
+    assert view.errors == []
