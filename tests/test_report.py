@@ -98,7 +98,8 @@ def test_refine_report_draws_every_turn_and_clicking_shows_its_feedback_diff_and
     assert view.page.get_attribute('.node[data-turn="t3"]', "class") == "node pass"
     summary = view.page.inner_text("#summary")
     assert "solved" in view.page.inner_text("#status") and "passed" in summary  # hidden tests
-    assert view.page.inner_text("#summary-isolation") == "not recorded"
+    levels = show(run_id, store)["isolation"]  # what the sandbox recorded in each check's details
+    assert levels and view.page.inner_text("#summary-isolation") == "; ".join(levels)
 
     first = view.click("t1")
     assert "tests: FAILED" in first and "test_five" in first and "test_three" in first
@@ -128,15 +129,21 @@ def test_model_output_with_markup_is_shown_as_text_and_never_runs(browser, make_
     assert view.errors == [], view.errors
 
 
-def test_isolation_recorded_by_a_check_is_shown(browser, make_task, tmp_path):
+def test_isolation_recorded_by_a_check_is_shown_and_its_absence_said(browser, make_task, tmp_path):
     path = make_task({"solver": [GOOD_FIZZ]}, feedback=[{"kind": "compile"}, {"kind": "isolated"}])
     (path.parent / "tools").mkdir()
     (path.parent / "tools" / "isolated.py").write_text(ISOLATION_KIND)
     store = tmp_path / "runs.db"
     run_id = cli_json(run_cli("run", str(path), "--store", str(store), "--json", cwd=tmp_path))["run_id"]
     view = Page(browser, report(run_id, store, tmp_path / "iso.html"))
-    assert view.page.inner_text("#summary-isolation") == "bwrap+landlock"
+    shown = view.page.inner_text("#summary-isolation").split("; ")
+    assert "bwrap+landlock" in shown and len(shown) == 2  # the kind's own, and the sandbox's for compile
     assert "bwrap+landlock" in view.click("t1")  # and in the check's details
+    # a reply with no code block is rejected before any sandbox runs: no check recorded an isolation
+    run_id, store = make_run(make_task, tmp_path, {"solver": ["I cannot write that."]},
+                             strategy={"name": "refine", "max_turns": 1})
+    view = Page(browser, report(run_id, store, tmp_path / "none.html"))
+    assert view.page.inner_text("#summary-isolation") == "not recorded"
     assert view.errors == []
 
 

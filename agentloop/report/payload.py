@@ -13,6 +13,7 @@ from typing import Any
 
 from ..feedback import trim
 from ..graph import Turn, TurnGraph
+from ..showing import isolation_levels
 
 TEXT_LIMIT = 200_000  # characters of any one string in the page (head and tail kept)
 LIST_LIMIT = 500  # items of any one list in feedback details
@@ -94,13 +95,6 @@ def turn_payload(graph: TurnGraph, turn: Turn) -> dict[str, Any]:
     })
 
 
-def isolation_levels(graph: TurnGraph) -> str:
-    """The sandbox isolation the checks ran under, from their feedback details, or "not recorded"."""
-    levels = sorted({str(f.details["isolation"]) for t in graph.turns() for f in t.feedback
-                     if isinstance(f.details, dict) and f.details.get("isolation") is not None})
-    return ", ".join(levels) if levels else "not recorded"
-
-
 def _hidden(result: dict[str, Any] | None, has_hidden: bool) -> str:
     if result is None:
         return "not run" if has_hidden else "none"
@@ -123,7 +117,8 @@ def summary(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any]:
                    "cached": usage.cached_tokens},
         "cost_usd": usage.cost_usd, "seconds": round(float(record.get("seconds") or 0.0), 3), "turns": len(graph),
         "hidden_tests": _hidden(hidden, bool(task.get("hidden_tests"))),
-        "isolation": isolation_levels(graph),
+        # each level is a comma-separated description (layer, landlock, uid, cgroup): keep them apart
+        "isolation": "; ".join(isolation_levels(graph)) or "not recorded",
         "strategy": strategy.get("name") if isinstance(strategy, dict) else strategy,
         "models": record.get("models") or {}, "prompt": task.get("prompt", ""),
     })
