@@ -30,6 +30,7 @@ from .roles import ROLE_SPECS, context_for, conversation, task_view
 from .runlock import RunLock
 from .signals import Interrupted, SignalStop
 from .structured import Structured, complete_structured
+from .validators import validate
 from .sandbox import Sandbox
 from .store import Store
 from .strategies import get_strategy
@@ -301,11 +302,13 @@ async def _execute(task: Task, store: Store, run_id: str, *, resumed: bool, mode
     if resumed:
         replay, base_seconds = store.turns(run_id), store.get_run(run_id).seconds
         attempt = store.start_attempt(run_id)
-    sandbox = Sandbox()
+    sandbox = Sandbox(isolation=task.sandbox.isolation)
     run = Run(run_id=run_id, task=task, models=models, seed=seed, store=store, pool=pool or ModelPool(),
               sandbox=sandbox, replay=replay, base_seconds=base_seconds, on_event=on_event, validators=validators,
               attempt=attempt)
     run.emit("start", task=task.name, resumed=resumed)
+    if sandbox.fallback:
+        run.emit("warning", message=f"bubblewrap isolation unavailable ({sandbox.fallback}); using process isolation")
     with SignalStop(stop_signals) as stopper:  # held until the outcome is stored: a second signal waits
         try:
             stop_reason, error, hidden = await stopper.run(_drive_and_score(run, sandbox))
@@ -366,20 +369,6 @@ async def _drive(run: Run) -> str:
         if rest is not None:
             raise _first_leaf(rest) from None
         return _first_leaf(budget).reason
-
-
-def validate(fn: Callable[[str], Any], candidate: str) -> Feedback:
-    """Run a Python validator on the candidate's text (it is not executed): True/None pass,
-    False fails, a string fails with that message, an exception fails with its message."""
-    name = getattr(fn, "__name__", "validator")
-    try:
-        verdict = fn(candidate)
-    except Exception as exc:  # noqa: BLE001 - a validator that raises has rejected the candidate
-        verdict = f"{type(exc).__name__}: {exc}"
-    if verdict is None or verdict is True:
-        return Feedback(kind=f"validator:{name}", passed=True, score=1.0, summary="accepted")
-    message = verdict if isinstance(verdict, str) else "rejected the output"
-    return Feedback(kind=f"validator:{name}", passed=False, score=0.0, summary=f"validator {name}: {message}")
 
 
 def _first_leaf(group: BaseException) -> BaseException:

@@ -80,6 +80,6 @@ class _DropCancelledNoise(logging.Filter):
 def quiet_cancellation_noise() -> None:
     """For the CLI, whose contract is one line: drop asyncio's "exception was never retrieved"
     reports of ``CancelledError``. A stop cancels checks in flight, and a helper future nobody
-    awaited (the sandbox's output pumps) is then reported with a traceback at exit; that is noise
-    to a user who pressed Ctrl-C. Every other asyncio report still reaches stderr."""
+    awaited (seen: a sandbox's output pumps) is then reported with a traceback at exit; that is
+    noise to a user who pressed Ctrl-C. Every other asyncio report still reaches stderr."""
     logging.getLogger("asyncio").addFilter(_DropCancelledNoise())

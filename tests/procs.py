@@ -1,5 +1,10 @@
 """Process bookkeeping for durability tests: the CLI as a live subprocess, and /proc scans for the
-sandboxed programs it started (importable as ``procs``: tests/ is on pythonpath)."""
+sandboxed programs it started (importable as ``procs``: tests/ is on pythonpath).
+
+A process's sandbox folder is ``<tmp>/agentloop-sandbox-<euid>/<pid>-<token>``; its executions
+run there, and its zygote is its child, so "the sandbox processes of pid P" are P's descendants
+plus whatever runs in (or names) a folder of P's.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +15,21 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
+SANDBOX_BASE = Path(tempfile.gettempdir()) / f"agentloop-sandbox-{os.geteuid()}"
 PROGRESS = re.compile(r"^\[(?P<run>[0-9a-f]{12})\] (?P<turn>t\d+) (?P<role>[a-z_]+)(?! \(already finished)")
 
 
 class LiveCli:
-    """``agentloop ARGS`` running in the background; stderr lines are collected as they arrive.
+    """``agentloop ARGS`` running in the background; stderr lines are collected as they arrive."""
 
-    ``TMPDIR`` points into ``sandbox_tmp``, so every sandbox folder of this process is under it.
-    """
-
-    def __init__(self, *args: str, cwd: Path, sandbox_tmp: Path) -> None:
-        sandbox_tmp.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(sandbox_tmp)}
+    def __init__(self, *args: str, cwd: Path) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("AGENTLOOP_STORE", None)
-        self.sandbox_tmp = sandbox_tmp
         self.proc = subprocess.Popen([sys.executable, "-m", "agentloop.cli", *args], cwd=cwd, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self._lines: list[str] = []
@@ -39,6 +41,11 @@ class LiveCli:
         for line in self.proc.stderr:
             with self._lock:
                 self._lines.append(line.rstrip("\n"))
+
+    @property
+    def pid(self) -> int:
+        """The CLI's process id (its sandbox folders are named after it)."""
+        return self.proc.pid
 
     def lines(self) -> list[str]:
         """The stderr lines read so far."""
@@ -100,9 +107,9 @@ def descendants(pid: int) -> set[int]:
     return out
 
 
-def under(root: Path) -> set[int]:
-    """Live processes whose working folder or command line is inside ``root``."""
-    root_s, found = str(root.resolve()), set()
+def sandboxed(pid: int) -> set[int]:
+    """Live processes running in, or naming, a sandbox folder of process ``pid``."""
+    prefix, found = f"{SANDBOX_BASE}/{pid}-", set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
@@ -111,9 +118,14 @@ def under(root: Path) -> set[int]:
             cmdline = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
         except OSError:
             continue
-        if (cwd.startswith(root_s) or root_s in cmdline) and alive(int(entry.name)):
+        if (cwd.startswith(prefix) or prefix in cmdline) and alive(int(entry.name)):
             found.add(int(entry.name))
     return found
+
+
+def sandbox_folders(pid: int) -> list[Path]:
+    """The sandbox folders of process ``pid`` that still exist."""
+    return sorted(SANDBOX_BASE.glob(f"{pid}-*"))
 
 
 def kill_all(pids: set[int]) -> None:
@@ -135,3 +147,22 @@ def stored(db: Path) -> tuple[list[tuple[str, int, str, str]], str]:
         except sqlite3.OperationalError:  # killed before the tables were created
             rows = []
     return rows, check
+
+
+class CliFactory:
+    """Starts ``LiveCli`` processes for one test and, at teardown, kills what they left running."""
+
+    def __init__(self) -> None:
+        self.started: list[LiveCli] = []
+
+    def __call__(self, *args: str, cwd: Path) -> LiveCli:
+        cli = LiveCli(*args, cwd=cwd)
+        self.started.append(cli)
+        return cli
+
+    def cleanup(self) -> None:
+        """SIGKILL every CLI still running and every sandboxed process of theirs."""
+        for cli in self.started:
+            if cli.proc.poll() is None:
+                cli.kill()
+            kill_all(sandboxed(cli.pid))

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
-import tempfile
 
 import pytest
 import yaml
 from helpers import cli_json, run_cli
-from procs import PROGRESS, LiveCli, kill_all, stored, under
+from procs import PROGRESS, CliFactory, LiveCli, sandbox_folders, sandboxed, stored
 
 import agentloop
 from agentloop import Task
@@ -33,8 +33,15 @@ def task(tmp_path):
             "strategy": {"name": "refine", "max_turns": 3}, "models": {"default": "scripted:script.yaml"},
             "sandbox": {"timeout_s": 300}}
     (folder / "task.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    yield folder / "task.yaml", folder / "script.yaml"
-    kill_all(under(tmp_path))  # whatever a killed CLI left behind (see test_kill.py)
+    return folder / "task.yaml", folder / "script.yaml"
+
+
+@pytest.fixture
+def clis():
+    """Start CLIs in the background; whatever they leave running is killed afterwards."""
+    factory = CliFactory()
+    yield factory
+    factory.cleanup()
 
 
 def write_script(path, **roles) -> None:
@@ -59,13 +66,12 @@ def turns_of(db, run_id) -> list[tuple[int, str, str]]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_interrupts_the_run_killing_its_checks_and_resume_finishes_it(task, tmp_path, signum):
+def test_a_signal_interrupts_the_run_killing_its_checks_and_resume_finishes_it(task, clis, tmp_path, signum):
     path, script = task
     write_script(script, solver=[BAD], critic=["c1", "c2"], refiner=[SLOW, GOOD])
-    sandbox_tmp = tmp_path / "sbx"
-    cli = LiveCli("run", str(path), "--json", cwd=tmp_path, sandbox_tmp=sandbox_tmp)
+    cli = clis("run", str(path), "--json", cwd=tmp_path)
     # the refiner's candidate is being checked: a sandboxed program is running
-    assert cli.wait_for(lambda: any(" t2 critic" in line for line in cli.lines()) and under(sandbox_tmp))
+    assert cli.wait_for(lambda: any(" t2 critic" in line for line in cli.lines()) and sandboxed(cli.pid))
     cli.proc.send_signal(signum)
     rc, out, err = cli.finish(timeout=60)  # a hang guard: the check in flight would take 600 s
     run_id = cli_json(subprocess.CompletedProcess([], rc, out, err))["run_id"]
@@ -73,8 +79,8 @@ def test_a_signal_interrupts_the_run_killing_its_checks_and_resume_finishes_it(t
     messages = [line for line in err.splitlines() if line.startswith("agentloop:")]
     assert messages == [f"agentloop: interrupted; continue with `agentloop resume {run_id}`"]
     assert json.loads(out)["status"] == "interrupted" and json.loads(out)["turns"] == 2
-    assert not under(sandbox_tmp), "the check in flight was cancelled, its program killed"
-    assert list(sandbox_tmp.iterdir()) == [], "the sandbox folders were removed"
+    assert not sandboxed(cli.pid), "the check in flight was cancelled, its program killed"
+    assert sandbox_folders(cli.pid) == [], "the sandbox folders were removed"
 
     shown = cli_json(run_cli("show", run_id, "--json", cwd=tmp_path))
     assert shown["status"] == "interrupted" and [t["id"] for t in shown["turns"]] == ["t1", "t2"]
@@ -88,11 +94,11 @@ def test_a_signal_interrupts_the_run_killing_its_checks_and_resume_finishes_it(t
     assert turns_of(db, run_id) == [(1, "solver", BAD), (2, "critic", "c1"), (3, "refiner", GOOD)]
 
 
-def test_one_live_process_per_run_and_a_killed_run_is_resumable_at_once(task, tmp_path):
+def test_one_live_process_per_run_and_a_killed_run_is_resumable_at_once(task, clis, tmp_path):
     path, script = task
     write_script(script, solver=[SLOW])
-    first = LiveCli("run", str(path), cwd=tmp_path, sandbox_tmp=tmp_path / "sbx0")
-    assert first.wait_for(lambda: under(tmp_path / "sbx0"))
+    first = clis("run", str(path), cwd=tmp_path)
+    assert first.wait_for(lambda: sandboxed(first.pid))
     run_id = run_id_of(first)
 
     refused = run_cli("resume", run_id, cwd=tmp_path)  # the run is alive: refused, nothing written
@@ -100,13 +106,13 @@ def test_one_live_process_per_run_and_a_killed_run_is_resumable_at_once(task, tm
     assert refused.stderr.strip().splitlines() == [active_line(run_id, first.proc.pid)]
 
     first.kill()  # SIGKILL: the lock dies with the process
-    racers = [LiveCli("resume", run_id, cwd=tmp_path, sandbox_tmp=tmp_path / f"sbx{i}") for i in (1, 2)]
+    racers = [clis("resume", run_id, cwd=tmp_path) for _ in range(2)]
     assert racers[0].wait_for(lambda: any(r.proc.poll() is not None for r in racers))
     [loser] = [r for r in racers if r.proc.poll() is not None]
     [winner] = [r for r in racers if r is not loser]
     rc, _, err = loser.finish()
     assert rc == 3 and err.splitlines() == [active_line(run_id, winner.proc.pid)]
-    assert winner.wait_for(lambda: under(winner.sandbox_tmp)), "the winner is checking its candidate"
+    assert winner.wait_for(lambda: sandboxed(winner.pid)), "the winner is checking its candidate"
     assert any("resuming" in line for line in winner.lines())
     winner.proc.send_signal(signal.SIGTERM)
     assert winner.finish()[0] == 3
@@ -122,7 +128,7 @@ def test_six_processes_write_one_store_at_once_losing_nothing(task, tmp_path):
     replies = {"solver": [BAD], "critic": [f"c{i}" for i in range(5)], "refiner": [BAD] * 4 + [GOOD]}
     write_script(script, **replies)
     db = tmp_path / "shared" / "agentloop.db"
-    for round_ in range(2):  # the first round also creates the store from six processes at once
+    for _ in range(2):  # the first round also creates the store from six processes at once
         procs = [subprocess.Popen([sys.executable, "-m", "agentloop.cli", "run", str(path), "--store", str(db),
                                    "--set", "strategy.max_turns=6", "--json"], cwd=tmp_path,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
@@ -152,23 +158,21 @@ def test_progress_lines_name_only_committed_turns(task, tmp_path):
     assert printed == held and len(held) == 5
 
 
-async def test_a_run_cancelled_by_its_caller_is_recorded_interrupted_and_resumes(task, tmp_path, monkeypatch):
+async def test_a_run_cancelled_by_its_caller_is_recorded_interrupted_and_resumes(task, tmp_path):
     """Library use: cancellation from outside (here a timeout) propagates, and the run is left
     ``interrupted`` in the store, its sandboxed program killed, ready for ``aresume``."""
     path, script = task
     write_script(script, solver=[SLOW])
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "sbx"))  # the sandbox's folders go here
-    (tmp_path / "sbx").mkdir()
     db = tmp_path / "lib.db"
     run = asyncio.create_task(agentloop.arun(Task.from_yaml(path), store=db))
     for _ in range(3000):  # until the candidate's check is running (a hang guard, not a measurement)
-        if under(tmp_path / "sbx"):
+        if sandboxed(os.getpid()):
             break
         await asyncio.sleep(0.01)
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
         await run
-    assert not under(tmp_path / "sbx")
+    assert not sandboxed(os.getpid())
     store = agentloop.Store(db)
     [record] = store.list_runs()
     store.close()

@@ -22,12 +22,13 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import cli_json, run_cli
-from procs import PROGRESS, LiveCli, alive, descendants, kill_all, stored, under
+from procs import PROGRESS, CliFactory, alive, descendants, kill_all, sandboxed, stored
 
-# Flip to True once the sandbox kills its programs when the CLI dies (the lead's zygote/cgroup
-# rewrite). Until then a program that outlives a SIGKILLed CLI makes the test xfail, after every
-# other assertion has passed, instead of failing it.
-SANDBOX_KILLS_ORPHANS = False
+# The sandbox kills its programs when the CLI dies (its zygote). Set this to False only on a
+# sandbox that cannot: a program outliving a SIGKILLed CLI then makes the test xfail (after every
+# other assertion passed) instead of failing it. With the old process-group sandbox it did, in 3
+# of 10 trials.
+SANDBOX_KILLS_ORPHANS = True
 
 WALL_LIMIT_S = 1  # the task's sandbox.timeout_s
 GOOD = "```python\nprint('ok')\n```"
@@ -46,8 +47,14 @@ def task(tmp_path: Path) -> Path:
             "sandbox": {"timeout_s": WALL_LIMIT_S}}
     (folder / "task.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     (folder / "script.yaml").write_text(yaml.safe_dump(SCRIPT))
-    yield folder / "task.yaml"
-    kill_all(under(tmp_path))
+    return folder / "task.yaml"
+
+
+@pytest.fixture
+def clis():
+    factory = CliFactory()
+    yield factory
+    factory.cleanup()
 
 
 def final_turns(db: Path, run_id: str) -> list[tuple[int, str, str]]:
@@ -77,18 +84,17 @@ def run_ids(db: Path) -> list[str]:
             return []
 
 
-def kill_trial(task: Path, folder: Path, delay: float, expected: list) -> dict:
+def kill_trial(clis: CliFactory, task: Path, folder: Path, delay: float, expected: list) -> dict:
     """One run killed with SIGKILL after ``delay`` seconds, checked, resumed and checked again."""
     folder.mkdir()
-    sandbox_tmp = folder / "sbx"
-    cli = LiveCli("run", str(task), "--json", cwd=folder, sandbox_tmp=sandbox_tmp)
+    cli = clis("run", str(task), "--json", cwd=folder)
     cli.wait_for(lambda: False, timeout=delay)
     acked = [(m["run"], m["turn"], m["role"]) for line in cli.lines() if (m := PROGRESS.match(line))]
-    suspects = descendants(cli.proc.pid) | under(sandbox_tmp)
+    suspects = descendants(cli.pid) | sandboxed(cli.pid)
     finished_before = cli.proc.poll() is not None
     cli.kill()
     killed_at = time.monotonic()
-    suspects |= under(sandbox_tmp)
+    suspects |= sandboxed(cli.pid)
     survivors: set[int] = set()
     if any(alive(p) for p in suspects):
         time.sleep(max(0.0, killed_at + WALL_LIMIT_S + 1 - time.monotonic()))
@@ -120,7 +126,7 @@ def kill_trial(task: Path, folder: Path, delay: float, expected: list) -> dict:
     return {"survivors": survivors, "kind": kind}
 
 
-def run_trials(task: Path, tmp_path: Path, count: int) -> None:
+def run_trials(clis: CliFactory, task: Path, tmp_path: Path, count: int) -> None:
     expected, duration = reference(task, tmp_path)
     seed = int(os.environ.get("AGENTLOOP_KILL_SEED", "1234"))
     rng = random.Random(seed)
@@ -128,7 +134,7 @@ def run_trials(task: Path, tmp_path: Path, count: int) -> None:
     for i in range(count):
         delay = rng.uniform(0.0, 0.9 * duration)  # the reference was the cold first run: a little slower
         try:
-            outcomes.append(kill_trial(task, tmp_path / f"trial{i}", delay, expected))
+            outcomes.append(kill_trial(clis, task, tmp_path / f"trial{i}", delay, expected))
         except AssertionError as exc:
             raise AssertionError(f"trial {i} (seed {seed}, kill after {delay:.2f} s): {exc}") from exc
     kinds: dict[str, int] = {}
@@ -144,10 +150,10 @@ def run_trials(task: Path, tmp_path: Path, count: int) -> None:
         raise AssertionError(message)
 
 
-def test_kill_9_at_random_points_then_resume(task, tmp_path):
-    run_trials(task, tmp_path, 10)
+def test_kill_9_at_random_points_then_resume(task, clis, tmp_path):
+    run_trials(clis, task, tmp_path, 10)
 
 
 @pytest.mark.slow
-def test_kill_9_at_random_points_then_resume_100_times(task, tmp_path):
-    run_trials(task, tmp_path, 100)
+def test_kill_9_at_random_points_then_resume_100_times(task, clis, tmp_path):
+    run_trials(clis, task, tmp_path, 100)
