@@ -166,3 +166,12 @@ class CliFactory:
             if cli.proc.poll() is None:
                 cli.kill()
             kill_all(sandboxed(cli.pid))
+
+
+def describe(pid: int) -> str:
+    """``pid: command line`` for a failure message."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except OSError:
+        cmd = "?"
+    return f"{pid}: {cmd[:160]}"

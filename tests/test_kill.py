@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import cli_json, run_cli
-from procs import PROGRESS, CliFactory, alive, descendants, kill_all, sandboxed, stored
+from procs import PROGRESS, CliFactory, alive, describe, descendants, kill_all, sandboxed, stored
 
 # The sandbox kills its programs when the CLI dies (its zygote). Set this to False only on a
 # sandbox that cannot: a program outliving a SIGKILLed CLI then makes the test xfail (after every
@@ -95,11 +95,11 @@ def kill_trial(clis: CliFactory, task: Path, folder: Path, delay: float, expecte
     cli.kill()
     killed_at = time.monotonic()
     suspects |= sandboxed(cli.pid)
-    survivors: set[int] = set()
+    survivors: set[str] = set()
     if any(alive(p) for p in suspects):
         time.sleep(max(0.0, killed_at + WALL_LIMIT_S + 1 - time.monotonic()))
-        survivors = {p for p in suspects if alive(p)}
-        kill_all(survivors)
+        survivors = {describe(p) for p in suspects if alive(p)}
+        kill_all({p for p in suspects if alive(p)})
 
     db = folder / ".agentloop" / "agentloop.db"
     ids = run_ids(db)
@@ -144,7 +144,8 @@ def run_trials(clis: CliFactory, task: Path, tmp_path: Path, count: int) -> None
     orphaned = [i for i, o in enumerate(outcomes) if o["survivors"]]
     if orphaned:
         message = (f"SANDBOX-CLEANUP: in {len(orphaned)} of {count} trials (e.g. trial {orphaned[0]}) a sandboxed "
-                   f"program outlived the SIGKILLed CLI by more than {WALL_LIMIT_S} s + 1 s")
+                   f"program outlived the SIGKILLed CLI by more than {WALL_LIMIT_S} s + 1 s: "
+                   f"{sorted(outcomes[orphaned[0]]['survivors'])}")
         if not SANDBOX_KILLS_ORPHANS:
             pytest.xfail(message)
         raise AssertionError(message)
