@@ -25,8 +25,8 @@ from helpers import cli_json, run_cli
 from procs import PROGRESS, CliFactory, alive, describe, descendants, kill_all, sandboxed, stored
 
 # SANDBOX-CLEANUP. The sandbox's zygote kills its programs when the CLI dies, but not yet always:
-# with the zygote sandbox, one 100-trial run left a surviving process in 2 trials (others: 0 in
-# 100 and 0 in 160 ad-hoc kills); with the old process-group sandbox, 3 of 10 trials. While this
+# with the zygote sandbox a process survived in 2 of about 390 kills (both in one 100-trial run);
+# with the old process-group sandbox, in 3 of 10 trials. While this
 # is False a survivor makes the test xfail (after every other assertion passed; the message names
 # the processes) instead of failing it; set it to True once the sandbox guarantees it.
 SANDBOX_KILLS_ORPHANS = False
