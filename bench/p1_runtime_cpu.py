@@ -17,7 +17,7 @@ both run every round), and every finished turn is committed to SQLite before the
 CPU is process time (user + system, children included) around each whole run, divided by its
 turns; runs alternate between the two sides and the medians are compared.
 
-    python bench/p1_runtime_cpu.py [--rounds 10] [--repeats 7]
+    python bench/p1_runtime_cpu.py [--rounds 10] [--repeats 9]
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def measure(rounds: int, repeats: int) -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="refine rounds per run (2*rounds-1 turns)")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
     started = time.perf_counter()
     per_turn = measure(args.rounds, args.repeats)
