@@ -74,12 +74,16 @@ def _handler(server: LoopbackOpenAI) -> type[BaseHTTPRequestHandler]:
             if not self.path.endswith("/chat/completions") or length > MAX_BODY:
                 self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
                 return
-            request = json.loads(self.rfile.read(length) or b"{}")
+            try:
+                request = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                self._send(400, {"error": {"message": "the body is not JSON", "type": "invalid_request_error"}})
+                return
             time.sleep(server.delay_s)
             server.served()
             self._send(200, {
                 "id": f"chatcmpl-{time.monotonic_ns()}", "object": "chat.completion", "created": int(time.time()),
-                "model": request.get("model", "x"),
+                "model": request.get("model", "x") if isinstance(request, dict) else "x",
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": REPLY}}],
                 "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70}})
