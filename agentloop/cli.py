@@ -93,6 +93,31 @@ def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Optiona
     typer.echo(json.dumps(run_json(record, graph)) if as_json else format_run(result, record=record, graph=graph))
 
 
+@app.command("report")
+def report_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"),
+               out: Path = typer.Option(..., "-o", "--output", metavar="FILE.html", help="Where to write the page."),
+               store: Optional[Path] = StoreOpt) -> None:
+    """Write one self-contained HTML page of a stored run (graph, prompts, outputs, diffs, feedback)."""
+    from .report import write_report  # jinja2 and the page's assets load only for this command
+
+    path = _guard(lambda: write_report(run_id, out, store=store))
+    typer.echo(f"wrote {path}", err=True)
+
+
+@app.command("export")
+def export_cmd(run_ids: Optional[list[str]] = typer.Argument(None, metavar="[RUN_ID]...", help="Runs (default: all)."),
+               fmt: str = typer.Option(..., "--format", metavar="sft|dpo|critique", help="What to export."),
+               out: Path = typer.Option(..., "-o", "--output", metavar="FILE.jsonl", help="Where to write the lines."),
+               min_score: Optional[float] = typer.Option(None, "--min-score", help="Only examples whose target "
+                                                         "candidate (solution, chosen, refined) scored at least this."),
+               store: Optional[Path] = StoreOpt) -> None:
+    """Write training data (SFT conversations, DPO pairs, critique records) from stored runs as JSONL."""
+    from .export import export
+
+    count = _guard(lambda: export(fmt, run_ids or [], out, store=store, min_score=min_score))
+    typer.echo(f"wrote {count} {fmt} lines to {out}", err=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

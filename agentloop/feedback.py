@@ -102,16 +102,27 @@ def _load_module(path: str, mtime_ns: int) -> ModuleType:
 
 async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None = None,
                      ask: Asker | None = None) -> list[Feedback]:
-    """Run every feedback entry of the task (or ``specs``) on ``code``, in order."""
+    """Run every feedback entry of the task (or ``specs``) on ``code``, in order.
+
+    The task's own checks of Python code start with the static ``scan`` (only present when it
+    finds something, and then failing): tampering with the harness can never pass.
+    """
+    from .scan import scan_feedback  # scan builds Feedback objects: imported late to avoid a cycle
     results: list[Feedback] = []
+    if specs is None and task.language == "python" and task.output == "code" and task.sandbox.scan:
+        flagged = scan_feedback(code)
+        if flagged is not None:
+            results.append(flagged)
     for spec in task.feedback if specs is None else specs:
         kind = load_kind(spec.kind, task.source_dir)
         config = kind.Config.model_validate(spec.options)
         started = time.monotonic()
         ctx = CheckContext(task=task, sandbox=sandbox, earlier=tuple(results), ask=ask)
         fb: Feedback = await kind.check(code, config, ctx)
+        # the isolation actually used, for the record (`show` displays it)
+        details = {**fb.details, "isolation": fb.details.get("isolation") or sandbox.describe(task.language == "python")}
         results.append(Feedback(kind=spec.kind, passed=fb.passed, score=min(1.0, max(0.0, fb.score)),
-                                summary=trim(fb.summary), details=fb.details,
+                                summary=trim(fb.summary), details=details,
                                 duration_s=round(time.monotonic() - started, 4), weight=spec.weight))
         await asyncio.sleep(0)
     return results

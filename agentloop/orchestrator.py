@@ -273,10 +273,12 @@ async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int
     else:
         record = store.get_run(run_id)
         replay, base_seconds = store.turns(run_id), record.seconds
-    sandbox = Sandbox()
+    sandbox = Sandbox(isolation=task.sandbox.isolation)
     run = Run(run_id=run_id, task=task, models=models, seed=seed, store=store, pool=pool or ModelPool(),
               sandbox=sandbox, replay=replay, base_seconds=base_seconds, on_event=on_event, validators=validators)
     run.emit("start", task=task.name, resumed=bool(replay))
+    if sandbox.fallback:
+        run.emit("warning", message=f"bubblewrap isolation unavailable ({sandbox.fallback}); using process isolation")
     try:
         stop_reason, error = await _drive(run), None
         hidden = await _hidden_tests(run, sandbox)

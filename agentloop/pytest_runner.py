@@ -1,92 +1,176 @@
-"""Running pytest test code against a candidate in the sandbox and reading its JUnit report.
+"""Running pytest test code against a candidate in the sandbox; the verdict is decided out here.
 
-The verdict comes from the report and the exit status, never from what the program printed:
-printing "1 passed" does nothing. But the candidate runs inside the pytest process as the same
-user, so until the sandbox's hardening (separate uid / bubblewrap, read-only report channel)
-lands, code written to attack the harness could still rewrite the report; see README, Sandbox.
+pytest runs hardened (no plugin autoload, no conftest, no ini files, no cache, explicit test
+file) with one plugin of ours that streams each outcome over a pipe as it happens
+(``agentloop.sandbox.pytest_channel``). This trusted process then requires: every message
+carries the run's key; the tests collected are exactly the test functions a parse of the test
+file finds; each ran once, passed, none skipped; pytest finished and exited 0; the test file is
+unchanged. A verdict is never parsed from stdout, and a failure already sent cannot be undone.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+import ast
+import hashlib
+import json
+import secrets
 from dataclasses import dataclass, field
 
 from .feedback import Feedback, trim
 from .sandbox import ExecResult, Workspace, python_argv
 
 TEST_FILE = "test_task.py"
-REPORT = "junit.xml"
+# our own empty ini, written by us: without one, pytest 9 walks (and with -c /dev/null, scans) the
+# folders above the workdir, which Landlock rightly refuses; with it, ini files the candidate
+# writes are never read
+INI_FILE = "agentloop-pytest.ini"
+CHANNEL_PLUGIN = "agentloop.sandbox.pytest_channel"
 
 
 @dataclass
 class PytestOutcome:
-    """Counts, test names and failures read from one JUnit report."""
+    """What the channel said: tests collected, failures, skips, and anything that broke the rules."""
 
-    total: int = 0
+    names: list[str] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     skipped: int = 0
-    names: list[str] = field(default_factory=list)
+    finished: bool = False
+    problems: list[str] = field(default_factory=list)  # tampering or protocol violations
+
+    @property
+    def total(self) -> int:
+        """Tests collected."""
+        return len(self.names)
 
 
 def pytest_argv(test_file: str = TEST_FILE, plugins: tuple[str, ...] = ()) -> list[str]:
-    """pytest with no plugins (but ``plugins``), conftest, ini files or cache; the report goes outside the work folder."""
-    loaded = [arg for name in plugins for arg in ("-p", name)]
-    return python_argv("-m", "pytest", "-q", "-p", "no:cacheprovider", *loaded, "--noconftest", "-c", "/dev/null",
-                       "--rootdir=.", "--tb=short", "-o", "junit_family=xunit1",
-                       f"--junitxml={{report}}/{REPORT}", test_file)
+    """pytest with no plugins but ours (and ``plugins``), no conftest, ini files or cache."""
+    loaded = [arg for name in (CHANNEL_PLUGIN, *plugins) for arg in ("-p", name)]
+    return python_argv("-m", "pytest", "-q", "-p", "no:cacheprovider", *loaded, "--noconftest", "-c", INI_FILE,
+                       "--rootdir=.", "--tb=short", test_file)
 
 
-def read_report(xml: bytes) -> PytestOutcome | None:
-    """Parse a JUnit XML report; ``None`` if it is not one."""
+def expected_tests(source: str) -> set[str] | None:
+    """Test function names (``Class::test`` for methods) a parse of the test file finds; None if unparsable."""
     try:
-        root = ET.fromstring(xml)
-    except ET.ParseError:
+        tree = ast.parse(source)
+    except SyntaxError:
         return None
-    outcome = PytestOutcome()
-    for case in root.iter("testcase"):
-        outcome.total += 1
-        outcome.names.append(case.get("name", "?"))
-        for tag in ("failure", "error"):
-            node = case.find(tag)
-            if node is not None:
-                outcome.failures.append({"test": case.get("name", "?"), "kind": tag,
-                                         "message": trim(node.get("message") or "", 500),
-                                         "traceback": trim(node.text or "", 1500)})
-                break
-        else:
-            if case.find("skipped") is not None:
-                outcome.skipped += 1
-    return outcome
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+            names.add(node.name)
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            names |= {f"{node.name}::{f.name}" for f in node.body
+                      if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.name.startswith("test")}
+    return names
+
+
+def _base_name(nodeid: str) -> str:
+    return nodeid.split("::", 1)[-1].split("[", 1)[0]
+
+
+def read_channel(data: bytes, key: str) -> PytestOutcome:
+    """Fold the channel's messages into an outcome, recording every rule broken."""
+    out = PytestOutcome()
+    seen: set[tuple[str, str]] = set()
+    failed: set[str] = set()
+    for raw in data.splitlines():
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            out.problems.append("unreadable message on the report channel")
+            continue
+        if not isinstance(msg, dict) or msg.get("k") != key:
+            out.problems.append("message on the report channel without the run's key")
+            continue
+        kind = msg.get("e")
+        if kind == "collected":
+            if out.names:
+                out.problems.append("tests collected twice")
+            out.names = [str(i) for i in msg.get("ids", [])]
+        elif kind == "collect_error":
+            out.failures.append({"test": str(msg.get("id")), "kind": "error", "message": "collection failed",
+                                 "traceback": trim(str(msg.get("text", "")), 1500)})
+        elif kind == "report":
+            _report(out, msg, seen, failed)
+        elif kind == "finish":
+            out.finished = True
+    return out
+
+
+def _report(out: PytestOutcome, msg: dict, seen: set, failed: set) -> None:
+    test, when, outcome = str(msg.get("id")), str(msg.get("when")), msg.get("outcome")
+    if (test, when) in seen:
+        out.problems.append(f"{test} reported twice")
+    seen.add((test, when))
+    if outcome == "skipped":
+        out.skipped += 1
+    elif outcome == "failed" and test not in failed:
+        failed.add(test)
+        out.failures.append({"test": _base_name(test), "kind": "failure" if when == "call" else "error",
+                             "message": trim(str(msg.get("message", "")), 500),
+                             "traceback": trim(str(msg.get("text", "")), 1500)})
+
+
+def judge(outcome: PytestOutcome, result: ExecResult, expected: set[str] | None) -> list[str]:
+    """Every reason the run cannot count as a pass (empty: it passed)."""
+    reasons = list(outcome.problems)
+    if outcome.failures:
+        reasons.append(f"{len(outcome.failures)} failed")
+    if outcome.skipped:
+        reasons.append(f"{outcome.skipped} skipped (a skipped test counts as a failure)")
+    if not outcome.finished:
+        reasons.append("pytest did not finish normally")
+    if not result.ok:
+        reasons.append(f"pytest ended with status {result.status} (exit {result.returncode})")
+    collected = {_base_name(n) for n in outcome.names}
+    if expected is not None and collected != expected:
+        missing = sorted(expected - collected)
+        reasons.append(f"collected tests differ from the test file (missing: {', '.join(missing[:5]) or 'none'})")
+    return reasons
 
 
 async def run_pytest(ws: Workspace, *, kind: str, timeout_s: float, memory_mb: int,
                      plugins: tuple[str, ...] = ()) -> Feedback:
-    """Run ``test_task.py`` in the workspace and turn the report into feedback."""
-    result = await ws.run(pytest_argv(plugins=plugins), timeout_s=timeout_s, memory_mb=memory_mb, artifacts=(REPORT,),
-                          import_workdir=bool(plugins))
-    outcome = read_report(result.artifacts[REPORT]) if REPORT in result.artifacts else None
-    if outcome is None or outcome.total == 0:
-        return _no_report(kind, result, timeout_s)
+    """Run ``test_task.py`` in the workspace and turn the channel's outcome into feedback."""
+    source = (ws.workdir / TEST_FILE).read_text(encoding="utf-8")
+    digest = hashlib.sha256(source.encode()).hexdigest()
+    key = secrets.token_hex(16)
+    ws.write(INI_FILE, "[pytest]\n")
+    result = await ws.run(pytest_argv(plugins=plugins), timeout_s=timeout_s, memory_mb=memory_mb,
+                          import_workdir=bool(plugins), channel=key.encode())
+    outcome = read_channel(result.channel, key)
+    if _digest(ws) != digest:
+        outcome.problems.append("the test file was changed during the run")
+    if outcome.total == 0 and not outcome.failures:
+        return _no_report(kind, result, timeout_s, outcome)
+    reasons = judge(outcome, result, expected_tests(source))
     failed = len(outcome.failures)
-    passed = result.ok and failed == 0 and outcome.skipped == 0
-    good = outcome.total - failed - outcome.skipped
+    good = max(outcome.total - failed - outcome.skipped, 0)
     lines = [f"{good} of {outcome.total} tests passed."]
-    if outcome.skipped:
-        lines.append(f"{outcome.skipped} skipped (a skipped test counts as a failure).")
-    for f in outcome.failures:
-        lines.append(f"FAILED {f['test']}: {f['message']}\n{f['traceback']}")
-    if result.status != "ok" and not outcome.failures:
-        lines.append(f"pytest ended with status {result.status} (exit {result.returncode}).")
-    details = {"total": outcome.total, "failed": failed, "skipped": outcome.skipped, "names": outcome.names,
-               "failures": outcome.failures, "status": result.status}
-    return Feedback(kind=kind, passed=passed, score=good / outcome.total, summary="\n".join(lines), details=details)
+    lines += [f"FAILED {f['test']}: {f['message']}\n{f['traceback']}" for f in outcome.failures]
+    lines += [f"Not a pass: {r}." for r in reasons if not r.endswith(("failed",))]
+    details = {"total": outcome.total, "failed": failed, "skipped": outcome.skipped,
+               "names": [_base_name(n) for n in outcome.names], "failures": outcome.failures,
+               "status": result.status, "problems": outcome.problems, "isolation": result.isolation}
+    return Feedback(kind=kind, passed=not reasons, score=good / outcome.total if outcome.total else 0.0,
+                    summary="\n".join(lines), details=details)
 
 
-def _no_report(kind: str, result: ExecResult, timeout_s: float) -> Feedback:
+def _digest(ws: Workspace) -> str:
+    try:
+        return hashlib.sha256((ws.workdir / TEST_FILE).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _no_report(kind: str, result: ExecResult, timeout_s: float, outcome: PytestOutcome) -> Feedback:
     if result.status == "timeout":
         head = f"The tests did not finish within {timeout_s:g} s (timeout)."
     else:
         head = f"pytest produced no test results (status {result.status}, exit {result.returncode})."
     tail = trim(result.stdout[-3000:] + result.stderr[-3000:], 1500)
     return Feedback(kind=kind, passed=False, score=0.0, summary=f"{head}\n{tail}".strip(),
-                    details={"status": result.status, "returncode": result.returncode, "output_tail": tail})
+                    details={"status": result.status, "returncode": result.returncode, "output_tail": tail,
+                             "problems": outcome.problems, "isolation": result.isolation})

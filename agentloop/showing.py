@@ -37,6 +37,8 @@ def format_event(event: dict[str, Any]) -> str | None:
         verdicts = " ".join(f"{k}:{'pass' if ok else 'FAIL'}" for k, ok in event.get("verdicts", []))
         score = "" if event.get("score") is None else f" score={event['score']:.2f}"
         return f"[{run}] {event['turn']} {event['role']}{score} {verdicts} ({event.get('tokens', 0)} tokens)".rstrip()
+    if event["event"] == "warning":
+        return f"[{run}] WARNING: {safe_text(event.get('message', ''))}"
     if event["event"] == "end":
         return f"[{run}] {event['status']} ({event.get('stop_reason')})"
     return None
@@ -78,7 +80,14 @@ def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None
     for turn in graph.turns():
         lines.extend(format_turn(turn))
     lines.extend(format_metrics(run_metrics(graph)))
+    lines.extend(f"isolation: {level}" for level in isolation_levels(graph))
     return "\n".join(lines)
+
+
+def isolation_levels(graph: TurnGraph) -> list[str]:
+    """The distinct sandbox isolation levels the run's checks actually used."""
+    found = [f.details.get("isolation") for t in graph.turns() for f in t.feedback]
+    return sorted({str(level) for level in found if level})
 
 
 def format_metrics(m: dict[str, Any]) -> list[str]:
@@ -103,4 +112,5 @@ def run_json(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any]:
         turns.append(d)
     return {"run_id": record["id"], "task": record["task_name"], "status": record["status"],
             "stop_reason": record.get("stop_reason"), "error": record.get("error"),
-            "result": record.get("result"), "metrics": run_metrics(graph), "turns": turns}
+            "result": record.get("result"), "metrics": run_metrics(graph), "isolation": isolation_levels(graph),
+            "turns": turns}

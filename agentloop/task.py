@@ -58,6 +58,10 @@ class SandboxSpec(_Strict):
 
     timeout_s: float = Field(default=10.0, gt=0, le=3600)
     memory_mb: int = Field(default=512, ge=32, le=65536)
+    # process: Layer A (default); bwrap: Layer B, bubblewrap namespaces, falling back to A loudly
+    isolation: Literal["process", "bwrap"] = "process"
+    # fail a Python candidate whose code tampers with the harness (os._exit, atexit, frame walking, ...)
+    scan: bool = True
 
 
 class Sampling(_Strict):

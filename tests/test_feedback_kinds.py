@@ -55,8 +55,9 @@ async def test_tests_pass_and_weights_combine(sandbox):
 async def test_printing_passed_does_not_pass(sandbox):
     code = "print('1 passed in 0.01s')\nimport os\nos._exit(0)\n"
     tests = "from solution import f\ndef test_ok(): assert f(1) == 2\n"
-    [fb] = await run_checks(code, task([{"kind": "tests", "code": tests}]), sandbox)
-    assert not fb.passed
+    scan, fb = await run_checks(code, task([{"kind": "tests", "code": tests}]), sandbox)
+    assert scan.kind == "scan" and not scan.passed and "os._exit" in scan.summary
+    assert fb.kind == "tests" and not fb.passed
 
 
 async def test_skipped_tests_count_as_failures(sandbox):

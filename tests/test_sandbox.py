@@ -56,7 +56,7 @@ async def test_output_flood_is_capped_and_stopped(sandbox):
 
 async def test_memory_bomb_fails_inside_the_limit(sandbox):
     result = await run_py(sandbox, "x = bytearray(2 * 1024 ** 3)", memory_mb=256)
-    assert result.status == "exit" and "MemoryError" in result.stderr
+    assert result.status == "memory" and "MemoryError" in result.stderr
 
 
 async def test_setsid_grandchild_does_not_hold_the_run_open(sandbox):
@@ -93,6 +93,6 @@ async def test_artifacts_refuse_symlinks(sandbox, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("top secret")
     async with sandbox.workspace({}) as ws:
-        os.symlink(secret, ws.report_dir / "junit.xml")
+        os.symlink(secret, ws.workdir / "junit.xml")
         result = await ws.run(python_argv("-c", "pass"), timeout_s=5, memory_mb=256, artifacts=("junit.xml",))
     assert result.artifacts == {}

@@ -37,17 +37,26 @@ class Config(BaseModel):
     max_issues: int = Field(default=20, ge=1, le=200)
 
 
+def _ruff_binary() -> str:
+    from ruff.__main__ import find_ruff_bin
+    return str(find_ruff_bin())
+
+
 async def check(code: str, config: Config, ctx: CheckContext) -> Feedback:
     """Pass when there is nothing to report; the score falls by 0.1 per issue."""
     if ctx.task.language != "python":
         return Feedback(kind="lint", passed=False, score=0.0, summary="lint needs language: python")
     use_ruff = importlib.util.find_spec("ruff") is not None
-    argv = python_argv("-m", "ruff", "check", "--isolated", "--no-cache", "--output-format", "json",
-                       "--select", ",".join(config.select), "solution.py") if use_ruff else python_argv("-c", _WARNINGS)
+    # the ruff binary itself (found here, in the trusted process), not `python -m ruff`, which would re-exec it
+    argv = [_ruff_binary(), "check", "--isolated", "--no-cache", "--output-format", "json",
+            "--select", ",".join(config.select), "solution.py"] if use_ruff else python_argv("-c", _WARNINGS)
     async with ctx.sandbox.workspace({"solution.py": code}) as ws:
         result = await ws.run(argv, timeout_s=ctx.task.sandbox.timeout_s, memory_mb=max(ctx.task.sandbox.memory_mb, 256))
     try:
-        raw = json.loads(result.stdout or "[]")
+        # fail closed: no JSON report (the linter crashed or was killed) is never "no issues"
+        if result.status not in ("ok", "exit") or not result.stdout.lstrip().startswith("["):
+            raise ValueError("no report")
+        raw = json.loads(result.stdout)
         issues = [{"rule": d["code"] or "syntax", "line": d.get("location", d).get("row"),
                    "column": d.get("location", d).get("column"), "message": d["message"]} for d in raw]
     except (ValueError, KeyError, TypeError, AttributeError):

@@ -1,0 +1,234 @@
+"""The warm worker: a clean process that forks one confined child per execution.
+
+Started once per orchestrator process with an allowlisted environment, it imports pytest,
+hypothesis and the standard library up front, so a check pays a fork (about a millisecond)
+instead of an interpreter start plus pytest import. It never runs candidate code itself: each
+execution is a fresh fork, confined (``confine.apply``) before any candidate byte runs, and
+discarded afterwards, so nothing one candidate does can reach the next.
+
+Protocol (SOCK_SEQPACKET, one JSON message each, file descriptors passed with SCM_RIGHTS):
+request ``{"id", "argv", "env", "conf", "python"}`` + fds [stdin, stdout, stderr, extra…];
+replies ``{"id", "pid"}`` once forked and ``{"id", "status"}`` (a wait status) once exited.
+When the orchestrator goes away (the socket reads EOF, e.g. after ``kill -9``) it kills every
+process it started and exits.
+"""
+
+from __future__ import annotations
+
+import array
+import fcntl
+import gc
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+
+from . import confine, runner, tree
+
+MAX_MSG = 1 << 20
+_PATH_FD_BASE = 16  # above the passed descriptors (0-4), below the read-rule ones (1000+)
+
+
+def _preload() -> None:
+    # what checks import anyway: paid once here instead of once per execution
+    import _pytest.junitxml  # noqa: F401
+    import pytest  # noqa: F401
+    import runpy  # noqa: F401
+
+    from . import pytest_channel  # noqa: F401
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError:
+        pass
+    for name in ("collections", "itertools", "functools", "math", "re", "string", "heapq", "bisect", "typing",
+                 "dataclasses", "random", "statistics", "fractions", "decimal", "datetime", "hashlib", "copy",
+                 "operator", "textwrap", "unicodedata", "array", "struct", "enum", "json", "doctest", "unittest"):
+        __import__(name)
+
+
+class Zygote:
+    """The fork server's state: open read-only paths, live children, the control socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.abi = int(os.environ.get("AGENTLOOP_LANDLOCK_ABI", "0"))
+        self.read_fds = self._open_read_paths() if self.abi else []
+        self.live: dict[int, dict] = {}  # pid -> request (the execution's main process)
+        self.hidden = [p for p in sys.path if p and os.path.isdir(p) and not confine.world_reachable(p)][:32]
+
+    @staticmethod
+    def _open_read_paths() -> list[tuple[int, bool]]:
+        fds = []
+        for path in confine.static_read_paths():
+            try:
+                low = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+            # far above the numbers a child's passed descriptors are moved to, so none is clobbered
+            fd = fcntl.fcntl(low, fcntl.F_DUPFD_CLOEXEC, 1000)
+            os.close(low)
+            fds.append((fd, os.path.isdir(path)))
+        return fds
+
+    def spawn(self, req: dict, fds: list[int]) -> None:
+        """Fork a child for ``req``; it never returns here."""
+        pid = os.fork()
+        if pid == 0:
+            self._child(req, fds)  # does not return
+        for fd in fds:
+            os.close(fd)
+        self.live[pid] = req
+        self._send({"id": req["id"], "pid": pid})
+
+    def _child(self, req: dict, fds: list[int]) -> None:
+        code = 126
+        try:
+            os.setsid()
+            _install_fds(fds)
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, signal.SIG_DFL)
+            # Python ignores SIGPIPE (BrokenPipeError instead); an exec'd program gets the default
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN if req["python"] else signal.SIG_DFL)
+            conf = confine.Confinement(**{**req["conf"], "limits": confine.Limits(**req["conf"]["limits"])},
+                                       read_fds=self.read_fds)
+            paths = {}
+            if conf.uid is not None:  # a fresh uid: reach what it could not walk to through descriptors
+                paths = self._path_handles(self.hidden if req["python"] else _exec_folder(req["argv"][0]))
+            if req.get("outer"):  # Layer B: bwrap confines the rest from inside its namespaces
+                confine.apply_outer(conf)
+            else:
+                confine.apply(conf)
+            # the control socket and the zygote's path fds must not reach the candidate
+            os.closerange(len(fds), _PATH_FD_BASE)
+            os.closerange(_PATH_FD_BASE + len(paths), 1 << 16)
+            code = runner.run(req["argv"], req["env"], python=req["python"], path_map=paths)
+        except BaseException as exc:  # noqa: BLE001 - report why confinement failed, never run unconfined
+            try:
+                os.write(2, f"agentloop sandbox: could not start: {type(exc).__name__}: {exc}\n".encode())
+            except OSError:
+                pass
+        os._exit(code)
+
+    def _path_handles(self, folders: list[str]) -> dict[str, str]:
+        """For a fresh uid: reach import folders it could not walk to (a 0700 /root) via /proc/self/fd.
+
+        The descriptor is opened while still root; resolving ``/proc/self/fd/N/...`` starts at that
+        folder, so the uid needs read access to the files, not to the folders above them.
+        """
+        found = {}
+        for i, entry in enumerate(folders):
+            fd = os.open(entry, os.O_PATH | os.O_DIRECTORY)
+            os.dup2(fd, _PATH_FD_BASE + i, inheritable=False)
+            os.close(fd)
+            found[entry] = f"/proc/self/fd/{_PATH_FD_BASE + i}"
+        return found
+
+    def reap(self) -> None:
+        """Collect every exited child (orphans included: we are their subreaper)."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            req = self.live.pop(pid, None)
+            if req is not None:
+                self._send({"id": req["id"], "status": status})
+
+    def _send(self, msg: dict) -> None:
+        try:
+            self.sock.send(json.dumps(msg).encode())
+        except OSError:
+            pass
+
+    def receive(self) -> bool:
+        """Handle one request; False once the orchestrator has gone."""
+        fds = array.array("i")
+        try:
+            data, anc, _flags, _addr = self.sock.recvmsg(MAX_MSG, socket.CMSG_SPACE(16 * fds.itemsize))
+        except (ConnectionResetError, OSError):
+            return False
+        if not data:
+            return False
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
+        req = json.loads(data)
+        if req.get("op") == "sweep":
+            tree.kill_children_of(os.getpid(), keep=frozenset(self.live))
+        else:
+            self.spawn(req, list(fds))
+        return True
+
+    def shutdown(self) -> None:
+        """Kill every process this zygote started, wherever it went."""
+        for req in self.live.values():
+            if req["conf"].get("cgroup"):
+                tree.kill_cgroup(req["conf"]["cgroup"])
+            elif req["conf"].get("uid") is not None:
+                tree.kill_uid(req["conf"]["uid"])  # setsid grandchildren whose parent still lives
+        tree.kill_children_of(os.getpid())
+
+
+def _exec_folder(program: str) -> list[str]:
+    folder = os.path.dirname(program)
+    return [folder] if os.path.isabs(program) and not confine.world_reachable(folder) else []
+
+
+def _install_fds(fds: list[int]) -> None:
+    # move the passed descriptors to 0, 1, 2, 3… without clobbering one another
+    high = [os.dup(fd) for fd in fds]
+    for target, fd in enumerate(high):
+        os.dup2(fd, target, inheritable=True)
+    for fd in high + fds:
+        if fd >= len(fds):
+            os.close(fd)
+
+
+def main() -> None:
+    """Entry point: ``python -m agentloop.sandbox.zygote`` with the control socket as fd ``AGENTLOOP_ZYGOTE_FD``."""
+    sock = socket.socket(fileno=int(os.environ.pop("AGENTLOOP_ZYGOTE_FD")))
+    confine.prctl(confine.PR_SET_DUMPABLE, 0)  # a candidate must not read this process's memory
+    confine.prctl(confine.PR_SET_CHILD_SUBREAPER, 1)  # orphans of a candidate come back here to be killed
+    _preload()
+    zygote = Zygote(sock)
+    # keep the warm heap out of every child's garbage collections: a collection touches each
+    # object it scans, and each touch copies a page the child would otherwise share with us
+    gc.collect()
+    gc.freeze()
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the orchestrator ends us by closing the socket
+    sel = selectors.DefaultSelector()
+    sel.register(sock, selectors.EVENT_READ, "sock")
+    sel.register(wake_r, selectors.EVENT_READ, "wake")
+    with open("/proc/self/statm") as fh:  # what a forked child starts with, added to its memory limit
+        vm = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    zygote._send({"ready": True, "pid": os.getpid(), "vm": vm})
+    running = True
+    while running:
+        for key, _ in sel.select():
+            if key.data == "wake":
+                while _drain(wake_r):
+                    pass
+                zygote.reap()
+            elif not zygote.receive():
+                running = False
+    zygote.shutdown()
+    os._exit(0)
+
+
+def _drain(fd: int) -> bool:
+    try:
+        return bool(os.read(fd, 4096))
+    except BlockingIOError:
+        return False
+
+
+if __name__ == "__main__":
+    main()
