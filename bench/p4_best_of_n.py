@@ -122,8 +122,9 @@ def main() -> None:
           f"{args.repeats} round(s), medians:")
     for side, values in walls.items():
         print(f"{side:>13}: {medians[side] * 1000:.0f} ms (min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f})")
-    print(f"   (floor: {args.n} bare litellm calls at once take {medians[f'{args.n} bare calls'] / medians['one call']:.2f}x "
-          "one call: litellm's own CPU per call, on one event loop)")
+    bare = medians[f"{args.n} bare calls"]
+    print(f"   (floor: {args.n} bare litellm calls at once take {bare / medians['one call']:.2f}x one call: litellm's "
+          f"own CPU per call, on one event loop; agentloop takes {medians['agentloop'] / bare:.2f}x that)")
     print(f"P4 agentloop best-of-{args.n} wall: {medians['agentloop'] / medians['one call']:.2f}x one call "
           f"(target <= 1.3x)")
     if "dspy" in medians:
