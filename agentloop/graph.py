@@ -6,6 +6,7 @@ order they finished, which is also the order a resumed run replays them.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,15 +69,24 @@ class TurnGraph:
 
     def __init__(self) -> None:
         self._g = nx.DiGraph()
+        # kept up to date by `add` so that the per-turn questions (turns in order, tokens so far)
+        # cost O(1) instead of a sort and a sum over the whole graph on every turn (P1)
+        self._ordered: list[Turn] = []
+        self._usage = Usage()
 
     def add(self, turn: Turn) -> None:
         """Add a finished turn; its parents must already be in the graph."""
         missing = [p for p in turn.parents if p not in self._g]
         if missing:
             raise ValueError(f"turn {turn.id} derives from unknown turns {missing}")
+        if turn.id in self._g:  # a turn given again replaces the old one, as the node does
+            self._ordered = [t for t in self._ordered if t.id != turn.id]
+            self._usage = sum((t.usage for t in self._ordered), Usage())
         self._g.add_node(turn.id, turn=turn)
         for parent in turn.parents:
             self._g.add_edge(parent, turn.id)
+        bisect.insort(self._ordered, turn, key=lambda t: t.seq)  # concurrent turns may finish out of order
+        self._usage = self._usage + turn.usage
 
     @classmethod
     def from_turns(cls, turns: list[Turn]) -> TurnGraph:
@@ -94,7 +104,7 @@ class TurnGraph:
 
     def turns(self) -> list[Turn]:
         """Every turn, in the order they finished."""
-        return sorted((data["turn"] for _, data in self._g.nodes(data=True)), key=lambda t: t.seq)
+        return list(self._ordered)
 
     def children(self, turn_id: str) -> list[Turn]:
         """Turns derived directly from ``turn_id``."""
@@ -115,4 +125,4 @@ class TurnGraph:
 
     def usage(self) -> Usage:
         """Tokens summed over every turn."""
-        return sum((t.usage for t in self.turns()), Usage())
+        return self._usage

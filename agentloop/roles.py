@@ -73,9 +73,12 @@ def conversation(parents: list[Turn], new: list[dict[str, str]]) -> list[dict[st
     last = max(parents, key=lambda t: t.seq)
     history = [*last.messages, {"role": "assistant", "content": last.output}]
     head, rest = history[:2], history[2:]
-    while len(rest) > 1 and sum(len(m["content"]) for m in head + rest + new) > HISTORY_CHARS:
-        rest = rest[2:]
-    return head + rest + new
+    size = sum(len(m["content"]) for m in head + rest + new)
+    cut = 0  # drop pairs from the front, keeping a running size: re-summing per pair was quadratic
+    while len(rest) - cut > 1 and size > HISTORY_CHARS:
+        size -= len(rest[cut]["content"]) + len(rest[cut + 1]["content"])
+        cut += 2
+    return head + rest[cut:] + new
 
 
 def context_for(task: Task, parents: list[Turn]) -> dict[str, Any]:

@@ -148,6 +148,16 @@ async def test_cost_comes_from_the_bundled_price_table(server):
     assert reply.usage.cost_usd is None  # a model missing from the table has no price, not a wrong one
 
 
+async def test_a_model_missing_from_the_price_table_prints_nothing(server, capfd):
+    # litellm prints a banner on stdout when asked to price a model name it cannot place (what an
+    # OpenAI-compatible server reports): `agentloop run --json` must still print one JSON object
+    server.script(Ok(), Ok())
+    for _ in range(2):
+        reply, _ = await call(model(server))
+        assert reply.text == "Hello" and reply.usage.cost_usd is None
+    assert capfd.readouterr().out == ""
+
+
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 

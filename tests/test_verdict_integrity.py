@@ -109,6 +109,9 @@ async def test_cases_resist_the_attacks(sandbox, code):
     ("import sys\nsys.modules['pytest'] = None\n", "sys.modules"),
     ("open('test_task.py', 'w').write('')\n", "test, config or report file"),
     ("import ctypes\n", "ctypes"),
+    ("import sys\nsys.modules['agentloop.sandbox.pytest_channel']._emit = print\n", "sys.modules"),
+    ("g = f.__globals__\n", "__globals__"),
+    ("x = __import__('g' + 'c')\n", "__import__"),
 ])
 async def test_the_scan_fails_tampering_candidates(sandbox, code, what):
     feedback = await verdict(sandbox, GOOD + code)

@@ -153,7 +153,7 @@ class LiteLLMModel:
             raise MalformedReply(f"reply has no choices/usage: {exc}") from None
         details = getattr(usage, "prompt_tokens_details", None)
         return Completion(text=text, usage=Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0,
-                                                 getattr(details, "cached_tokens", 0) or 0, _cost(litellm, reply)),
+                                                 getattr(details, "cached_tokens", 0) or 0, _cost(litellm, model, reply)),
                           latency_s=time.monotonic() - started, model=self.uri)
 
 
@@ -161,7 +161,12 @@ class _ContextLength(Exception):
     pass
 
 
-def _cost(litellm: Any, reply: Any) -> float | None:
+def _cost(litellm: Any, model: str, reply: Any) -> float | None:
+    # a model missing from litellm's price table has no cost; asking anyway made litellm print a
+    # "Provider List" banner to stdout on every call (the name an OpenAI-compatible server reports
+    # is unknown to it), which broke `run --json` and cost CPU on each of N concurrent samples (P4)
+    if not any(name in litellm.model_cost for name in (model, model.split("/", 1)[-1])):
+        return None
     try:
         return round(float(litellm.completion_cost(completion_response=reply)), 8)
     except Exception:  # noqa: BLE001 - models missing from the price table have no cost, not an error

@@ -10,20 +10,38 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import ModelURIError, ScriptExhaustedError, TaskFileError
 from ..task import ROLES
-from ..yamlfile import load_yaml_file
+from ..yamlfile import MAX_BYTES, load_yaml_file, load_yaml_text
 from .base import Completion, Request, Usage, approx_tokens
 
 _SHARED = "*"  # the queue every role draws from when the file is a plain list
 
 
 def load_script(path: Path) -> dict[str, list[str]]:
-    """Read and validate a scripted-model file into role queues."""
+    """Read and validate a scripted-model file into role queues (fresh lists: the caller consumes them)."""
+    text = _readable_text(path)
+    queues = _parse(path, text) if text is not None else _parse.__wrapped__(path, None)
+    return {role: list(replies) for role, replies in queues.items()}
+
+
+def _readable_text(path: Path) -> str | None:
     try:
-        doc = load_yaml_file(path)
+        return path.read_text(encoding="utf-8") if path.stat().st_size <= MAX_BYTES else None
+    except (OSError, UnicodeDecodeError):
+        return None  # load_yaml_file names the problem
+
+
+@lru_cache(maxsize=16)
+def _parse(path: Path, text: str | None) -> dict[str, tuple[str, ...]]:
+    # keyed by the file's text: a run validates its script and then loads it, and a sweep or a
+    # benchmark starts many runs from one file, while the YAML parse (pure Python, to keep line
+    # numbers) was a third of a 10-round scripted refine run's CPU (bench/p1_runtime_cpu.py)
+    try:
+        doc = load_yaml_file(path) if text is None else load_yaml_text(text, str(path))
     except TaskFileError as exc:
         raise ModelURIError(str(exc)) from None
     data = doc.data
@@ -40,7 +58,7 @@ def load_script(path: Path) -> dict[str, list[str]]:
         if not isinstance(replies, list) or not all(isinstance(r, str) for r in replies):
             where = "" if role == _SHARED else f"{role}: "
             raise ModelURIError(f"{path}: {where}replies must be a list of strings")
-    return {role: list(replies) for role, replies in queues.items()}
+    return {role: tuple(replies) for role, replies in queues.items()}
 
 
 class ScriptedModel:

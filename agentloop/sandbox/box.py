@@ -107,12 +107,11 @@ class Sandbox:
         _non_dumpable()
         self.landlock_abi = _landlock_abi()
         self.cgroup_root = _cgroup_root()
-        base = base_dir(parent)
-        self.stale_removed = clean_stale(base, self.cgroup_root)
-        self.root = base / f"{os.getpid()}-{secrets.token_hex(8)}"
-        self.root.mkdir(mode=0o711)
-        self._lock = os.open(self.root / ".lock", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        self._parent = parent
+        self._root: Path | None = None
+        self._lock: int | None = None
+        self._closed = False
+        self.stale_removed = 0
         self.layer, self.fallback = isolation, None
         if isolation == "bwrap" and not bwrap.available():
             self.layer, self.fallback = "process", bwrap.why_unavailable()
@@ -120,6 +119,19 @@ class Sandbox:
                           "falling back to process isolation", RuntimeWarning, stacklevel=2)
         self.live: set = set()
         self._count = 0
+
+    @property
+    def root(self) -> Path:
+        """This sandbox's private folder, made on first use (a run whose checks execute nothing pays nothing)."""
+        if self._root is None:
+            base = base_dir(self._parent)
+            self.stale_removed = clean_stale(base, self.cgroup_root)
+            self._root = base / f"{os.getpid()}-{secrets.token_hex(8)}"
+            if not self._closed:
+                self._root.mkdir(mode=0o711)
+                self._lock = os.open(self._root / ".lock", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+                fcntl.flock(self._lock, fcntl.LOCK_EX)
+        return self._root
 
     def client(self) -> ZygoteClient:
         """The warm zygote that forks this sandbox's executions."""
@@ -175,7 +187,9 @@ class Sandbox:
         """Kill every process still running here, remove the folder, release the lock."""
         for ex in list(self.live):
             ex.kill()
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._closed = True
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
