@@ -24,12 +24,10 @@ import yaml
 from helpers import cli_json, run_cli
 from procs import PROGRESS, CliFactory, alive, describe, descendants, kill_all, sandboxed, stored
 
-# SANDBOX-CLEANUP. The sandbox's zygote kills its programs when the CLI dies, but not yet always:
-# with the zygote sandbox a process survived in 2 of about 390 kills (both in one 100-trial run);
-# with the old process-group sandbox, in 3 of 10 trials. While this
-# is False a survivor makes the test xfail (after every other assertion passed; the message names
-# the processes) instead of failing it; set it to True once the sandbox guarantees it.
-SANDBOX_KILLS_ORPHANS = False
+# SANDBOX-CLEANUP. The sandbox's zygote kills its programs when the CLI dies. A process once survived
+# in 2 of about 390 kills: a zygote still importing pytest when the CLI died only noticed afterwards;
+# it now watches for the hang-up while importing. Set to False to turn a survivor into an xfail.
+SANDBOX_KILLS_ORPHANS = True
 
 WALL_LIMIT_S = 1  # the task's sandbox.timeout_s
 GOOD = "```python\nprint('ok')\n```"

@@ -20,10 +20,12 @@ import fcntl
 import gc
 import json
 import os
+import select
 import selectors
 import signal
 import socket
 import sys
+import threading
 
 from . import confine, runner, tree
 
@@ -179,6 +181,31 @@ def _exec_folder(program: str) -> list[str]:
     return [folder] if os.path.isabs(program) and not confine.world_reachable(folder) else []
 
 
+def _preload_watched(sock: socket.socket) -> None:
+    """Preload, but exit at once if the orchestrator dies meanwhile (a loaded machine can take seconds).
+
+    A thread watches the socket for hang-up only while importing; it is joined before the first
+    fork, so no child is ever forked from a multi-threaded zygote.
+    """
+    done = threading.Event()
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLRDHUP)
+        while not done.is_set():
+            for _fd, events in poller.poll(50):
+                if events & (select.POLLRDHUP | select.POLLHUP | select.POLLERR):
+                    os._exit(0)  # nothing started yet: nothing to clean up
+
+    watcher = threading.Thread(target=watch, name="agentloop-zygote-watch", daemon=True)
+    watcher.start()
+    try:
+        _preload()
+    finally:
+        done.set()
+        watcher.join()
+
+
 def _install_fds(fds: list[int]) -> None:
     # move the passed descriptors to 0, 1, 2, 3… without clobbering one another
     high = [os.dup(fd) for fd in fds]
@@ -194,7 +221,7 @@ def main() -> None:
     sock = socket.socket(fileno=int(os.environ.pop("AGENTLOOP_ZYGOTE_FD")))
     confine.prctl(confine.PR_SET_DUMPABLE, 0)  # a candidate must not read this process's memory
     confine.prctl(confine.PR_SET_CHILD_SUBREAPER, 1)  # orphans of a candidate come back here to be killed
-    _preload()
+    _preload_watched(sock)
     zygote = Zygote(sock)
     # keep the warm heap out of every child's garbage collections: a collection touches each
     # object it scans, and each touch copies a page the child would otherwise share with us
