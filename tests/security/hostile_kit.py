@@ -1,0 +1,218 @@
+"""Shared machinery of the hostile-code tests (tests/security/).
+
+A hostile case is driven end to end: a task whose scripted solver writes the hostile candidate and
+whose refiner then writes a good one, run with ``agentloop run --json`` under ``reaper.py`` (a
+child subreaper that reports every process of the run still alive after the CLI exits). "The
+candidate was survived" means, checked by ``assert_survived``:
+
+- the CLI stayed alive and finished; the hostile turn's verdict is FAIL, classified with an
+  expected sandbox status, and each of its checks took at most its wall limit + 1 s;
+- no process of the run remains (the reaper's report, plus a /proc scan for the sandbox's folders);
+- the next execution in the same orchestrator works: the refined candidate passes, the run is solved.
+
+Canary files outside the workdir are checked by the tests that try to write them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from helpers import GOOD_FIZZ, REPO
+
+from agentloop import Feedback, Turn, load_run
+from agentloop.sandbox import Sandbox, python_argv
+from agentloop.task import SandboxSpec
+
+REAPER = Path(__file__).with_name("reaper.py")
+LAYERS = ("process", "bwrap")
+SETTLE_S = 1.0  # how long an orphan may take to die after the CLI exits before it counts as a leftover
+GOOD_C_MAX = "```c\n#include <stdio.h>\nint max3(int a, int b, int c) { int m = a > b ? a : b; return m > c ? m : c; }\n" \
+             "int main(void) { int a, b, c; if (scanf(\"%d %d %d\", &a, &b, &c) != 3) return 1;\n" \
+             "  printf(\"%d\\n\", max3(a, b, c)); return 0; }\n```"
+FIZZ_CASES = [{"stdin": "3\n", "stdout": "Fizz\n"}]
+FIZZ_MAIN = "\nif __name__ == '__main__':\n    print(fizzbuzz(int(input())))\n"
+
+
+def sandbox_has_layers() -> bool:
+    """True once ``Sandbox`` takes ``isolation=`` (the layered sandbox)."""
+    return "isolation" in inspect.signature(Sandbox).parameters
+
+
+@functools.cache
+def unavailable(layer: str) -> str | None:
+    """Why isolation ``layer`` cannot be tested on this machine, or None when it can."""
+    if not sandbox_has_layers():
+        return None if layer == "process" else \
+            "this agentloop Sandbox has no isolation= parameter yet, so Layer B (bubblewrap) cannot be chosen"
+    if layer == "bwrap" and shutil.which("bwrap") is None:
+        return "bubblewrap is not installed (apt-get install -y bubblewrap)"
+    try:
+        result = asyncio.run(_probe(layer))
+    except Exception as exc:  # noqa: BLE001 - the reason is the point: it is shown as the skip reason
+        return f"Sandbox(isolation={layer!r}) does not work here: {type(exc).__name__}: {exc}"
+    return None if result.ok else f"Sandbox(isolation={layer!r}) cannot run a trivial program: {result.stderr[-300:]}"
+
+
+async def _probe(layer: str):
+    box = Sandbox(isolation=layer)
+    try:
+        async with box.workspace({}) as ws:
+            return await ws.run(python_argv("-c", "pass"), timeout_s=10, memory_mb=256)
+    finally:
+        box.close()
+
+
+def new_sandbox(layer: str) -> Sandbox:
+    """A Sandbox for ``layer`` (the only one there is while the sandbox has no layers)."""
+    return Sandbox(isolation=layer) if sandbox_has_layers() else Sandbox()
+
+
+def fenced(code: str, language: str = "python") -> str:
+    """A model reply holding ``code`` in one fenced block."""
+    return f"```{language}\n{code.strip()}\n```"
+
+
+def hostile_task(folder: Path, *, layer: str, candidate: str, feedback: list[dict], language: str = "python",
+                 good: str | None = None, timeout_s: float = 2, memory_mb: int = 256,
+                 entry_point: str = "fizzbuzz") -> Path:
+    """Write a task whose solver replies ``candidate`` and whose refiner then replies ``good``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if good is None:
+        good = GOOD_C_MAX if language == "c" else GOOD_FIZZ.replace("\n```", FIZZ_MAIN + "```", 1)
+    sandbox: dict = {"timeout_s": timeout_s, "memory_mb": memory_mb}
+    if "isolation" in SandboxSpec.model_fields:
+        sandbox["isolation"] = layer
+    data = {"name": "hostile", "prompt": "Solve the task.", "language": language, "entry_point": entry_point,
+            "feedback": feedback, "strategy": {"name": "refine", "max_turns": 2, "critic": False},
+            "models": {"default": "scripted:script.yaml"}, "sandbox": sandbox}
+    (folder / "script.yaml").write_text(yaml.safe_dump([fenced(candidate, language), good]))
+    (folder / "task.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder / "task.yaml"
+
+
+@dataclass
+class Outcome:
+    """What one hostile run did, as the CLI, the reaper and the store saw it."""
+
+    rc: int
+    result: dict
+    leftovers: list[dict]
+    turns: list[Turn]
+    stderr: str
+    wall_s: float
+    stray: list[str] = field(default_factory=list)
+
+    @property
+    def hostile(self) -> Turn:
+        """The first candidate turn: the one the hostile reply produced."""
+        return next(t for t in self.turns if t.writes_code)
+
+
+def run_pipeline(task: Path, *, env: dict[str, str] | None = None, timeout: float = 180) -> Outcome:
+    """``agentloop run TASK --json`` under the reaper; ``env`` adds to the CLI's environment."""
+    work = task.parent
+    tmp = work / "tmp"  # the CLI's TMPDIR: where a Sandbox() that honours it puts its workspaces
+    tmp.mkdir(exist_ok=True)
+    report, store = work / "reaper.json", work / "store.db"
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp), "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env.pop("AGENTLOOP_STORE", None)
+    argv = [sys.executable, str(REAPER), str(report), str(SETTLE_S), "--",
+            sys.executable, "-m", "agentloop.cli", "run", str(task), "--json", "--store", str(store)]
+    subprocess.run(argv, cwd=work, env=full_env, timeout=timeout, check=True)
+    reaped = json.loads(report.read_text())
+    stdout = Path(f"{report}.stdout").read_bytes().decode(errors="replace")
+    stderr = Path(f"{report}.stderr").read_bytes().decode(errors="replace")
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, f"--json must print one line, got {stdout[:2000]!r}; stderr {stderr[-2000:]}"
+    result = json.loads(lines[0])
+    _, _, graph = load_run(result["run_id"], store=store)
+    return Outcome(rc=reaped["rc"], result=result, leftovers=reaped["leftovers"], turns=graph.turns(),
+                   stderr=stderr, wall_s=reaped["wall_s"], stray=stray_processes(tmp))
+
+
+def stray_processes(root: Path, token: str | None = None) -> list[str]:
+    """Processes whose cwd, command line or environment mention ``root`` (or ``token``): the
+    sandbox's own folders. Catches what escaped the reaper's tree (e.g. re-parented to PID 1)."""
+    return [f"{pid}: {cmdline}" for pid, cmdline in _strays(root, token).items()]
+
+
+def kill_strays(root: Path, token: str | None = None) -> None:
+    """Kill what ``stray_processes`` finds, so that a failing test leaves nothing running."""
+    for pid in _strays(root, token):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _strays(root: Path, token: str | None) -> dict[int, str]:
+    marks = [str(root).encode()] + ([token.encode()] if token else [])
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    continue
+            cwd = os.readlink(f"/proc/{entry}/cwd").encode()
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read()
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                environ = fh.read()
+        except OSError:
+            continue
+        if any(m in cwd or m in cmdline or m in environ for m in marks):
+            found[int(entry)] = cmdline[:200].replace(b"\0", b" ").decode(errors="replace")
+    return found
+
+
+def statuses(fb: Feedback) -> set[str]:
+    """The sandbox statuses a check reported (one per execution it classified)."""
+    found = {fb.details["status"]} if "status" in fb.details else set()
+    found |= {case["status"] for case in fb.details.get("cases", [])}
+    return found
+
+
+def assert_survived(out: Outcome, *, layer: str, timeout_s: float, allowed: set[str] | None = None,
+                    executions: int = 1) -> None:
+    """The run was survived (see the module docstring); ``allowed`` bounds the hostile statuses seen."""
+    assert out.leftovers == [], f"processes of the run outlived it: {out.leftovers}"
+    assert out.stray == [], f"processes still run in the sandbox's folders: {out.stray}"
+    hostile = out.hostile
+    assert hostile.feedback, "the hostile candidate was not checked"
+    assert not hostile.passed, f"the hostile candidate PASSED: {[f.summary for f in hostile.feedback]}"
+    for fb in hostile.feedback:
+        # a correctness bound on the deadline, not a speed target: each execution stops at wall + 1 s
+        assert fb.duration_s <= executions * (timeout_s + 1), f"{fb.kind} took {fb.duration_s} s (wall {timeout_s} s)"
+        if "isolation" in fb.details:
+            assert layer in json.dumps(fb.details["isolation"]), fb.details["isolation"]
+    seen = set().union(*(statuses(fb) for fb in hostile.feedback))
+    if allowed is not None:
+        assert seen & allowed, f"expected a status in {allowed}, saw {seen}: {[f.summary for f in hostile.feedback]}"
+    assert out.rc == 0 and out.result["status"] == "solved", \
+        f"the next candidate should have passed: rc {out.rc}, {out.result}, stderr {out.stderr[-1500:]}"
+    assert out.turns[-1].passed
+
+
+class Canary:
+    """A file outside every sandbox whose content and mtime must not change."""
+
+    def __init__(self, path: Path, text: str = "canary: untouched\n") -> None:
+        self.path = path
+        path.write_text(text)
+        self.text, self.mtime = text, path.stat().st_mtime_ns
+
+    def intact(self) -> bool:
+        """True when the file is still there, unchanged."""
+        return self.path.is_file() and self.path.read_text() == self.text and self.path.stat().st_mtime_ns == self.mtime
