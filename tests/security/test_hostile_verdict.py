@@ -1,0 +1,140 @@
+"""Hostile candidates that attack the verdict of the `tests` kind: exiting early, skipping or
+hiding tests, patching pytest from inside, forging the JUnit report, planting pytest config.
+
+Every candidate here is also plainly wrong (``fizzbuzz`` returns ``str(n)``), so any PASS is the
+attack's doing. The refined candidate that follows must pass: the verdict path still works.
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import FIZZ_TESTS
+from hostile_kit import assert_survived, hostile_task, new_sandbox, run_pipeline
+
+from agentloop.pytest_runner import TEST_FILE, run_pytest
+
+TESTS = [{"kind": "tests", "code": FIZZ_TESTS}]
+WRONG = "\ndef fizzbuzz(n):\n    return str(n)\n"
+
+EXIT_AT_IMPORT = "import os\nos._exit(0)\n" + WRONG
+SYS_EXIT_AT_IMPORT = "import sys\nsys.exit(0)\n" + WRONG
+INTERRUPT_AT_IMPORT = "raise KeyboardInterrupt\n" + WRONG
+SKIP_AT_IMPORT = "import pytest\npytest.skip('not today', allow_module_level=True)\n" + WRONG
+PATCH_RUNTEST = "import _pytest.python\n_pytest.python.Function.runtest = lambda self: None\n" + WRONG
+PATCH_SKIP_ALL = """
+import _pytest.python, pytest
+_pytest.python.Function.runtest = lambda self: pytest.skip("skipped by the candidate")
+""" + WRONG
+NEVER_COLLECTED = """
+import _pytest.python
+_pytest.python.PyCollector.collect = lambda self: []
+_pytest.python.Module.collect = lambda self: []
+""" + WRONG
+# after pytest has written its (failing) report: exit 0 and rewrite the test file
+EXIT_ZERO_AT_EXIT = """
+import atexit, os
+def cover_up():
+    try:
+        open("test_task.py", "w").write("def test_three(): pass\\ndef test_five(): pass\\n")
+    except OSError:
+        pass
+    os._exit(0)
+atexit.register(cover_up)
+""" + WRONG
+# after pytest has written its report: overwrite it (found from argv or next to the workdir) with a clean one
+FORGED_REPORT = """
+import atexit, glob, os, sys
+CLEAN = ('<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" failures="0" '
+         'skipped="0" tests="2"><testcase classname="test_task" name="test_three" time="0.001" />'
+         '<testcase classname="test_task" name="test_five" time="0.001" /></testsuite></testsuites>')
+def forge():
+    argv = open("/proc/self/cmdline", "rb").read().decode(errors="replace").split("\\0")
+    paths = [a.split("=", 1)[1] for a in argv if a.startswith("--junitxml=")]
+    paths += glob.glob("../*/*.xml") + glob.glob("../*.xml")
+    for path in paths:
+        try:
+            with open(path, "w") as fh:
+                fh.write(CLEAN)
+        except OSError:
+            pass
+    os._exit(0)
+atexit.register(forge)
+""" + WRONG
+# plant a conftest that turns every outcome into a pass, then restart pytest without the hardening flags
+REEXEC_WITH_CONFTEST = '''
+import os, sys
+CONFTEST = """
+import pytest
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    report.outcome, report.longrepr = "passed", None
+"""
+if not os.environ.get("HOSTILE_REEXEC"):
+    for name, text in (("conftest.py", CONFTEST), ("pytest.ini", "[pytest]\\naddopts = -p no:skipping\\n"),
+                       ("../conftest.py", CONFTEST)):
+        try:
+            open(name, "w").write(text)
+        except OSError:
+            pass
+    argv = open("/proc/self/cmdline", "rb").read().decode(errors="replace").split("\\0")
+    junit = [a for a in argv if a.startswith("--junitxml=")]
+    os.environ["HOSTILE_REEXEC"] = "1"
+    os.execv(sys.executable, [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *junit, "test_task.py"])
+''' + WRONG
+
+
+@pytest.mark.parametrize("candidate", [
+    pytest.param(EXIT_AT_IMPORT, id="os._exit(0)-at-import"),
+    pytest.param(SYS_EXIT_AT_IMPORT, id="sys.exit(0)-at-import"),
+    pytest.param(INTERRUPT_AT_IMPORT, id="KeyboardInterrupt-at-import"),
+    pytest.param(SKIP_AT_IMPORT, id="pytest.skip-at-import"),
+    pytest.param(NEVER_COLLECTED, id="tests-never-collected"),
+    pytest.param(PATCH_SKIP_ALL, id="monkeypatched-to-skip"),
+    pytest.param(EXIT_ZERO_AT_EXIT, id="atexit-exit0-after-failure"),
+])
+def test_harness_attack_fails_the_tests(layer, tmp_path, candidate):
+    task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, feedback=TESTS)
+    assert_survived(run_pipeline(task), layer=layer, timeout_s=2)
+
+
+@pytest.mark.parametrize("candidate", [
+    pytest.param(PATCH_RUNTEST, id="monkeypatched-runtest"),
+    pytest.param(FORGED_REPORT, id="forged-junit-report"),
+    pytest.param(REEXEC_WITH_CONFTEST, id="reexec-with-conftest"),
+])
+def test_in_process_attack_on_pytest_fails_the_tests(layer, tmp_path, candidate):
+    """The candidate runs inside the pytest process: it can patch pytest or rewrite what pytest reports."""
+    task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, feedback=TESTS)
+    assert_survived(run_pipeline(task), layer=layer, timeout_s=2)
+
+
+FAKE_PYTEST = "print('2 passed in 0.01s')\nimport sys\nsys.exit(0)\n"
+FORCE_PASS_CONFTEST = REEXEC_WITH_CONFTEST.split('"""')[1]
+PLANTED = {
+    "pytest.py": FAKE_PYTEST,
+    "conftest.py": FORCE_PASS_CONFTEST,
+    "pytest.ini": "[pytest]\naddopts = -p no:junitxml --co\n",
+    "tox.ini": "[pytest]\naddopts = -p no:junitxml --co\n",
+    "setup.cfg": "[tool:pytest]\naddopts = -p no:junitxml --co\n",
+    "pyproject.toml": "[tool.pytest.ini_options]\naddopts = '-p no:junitxml --co'\n",
+    "sitecustomize.py": "import os\nos._exit(0)\n",
+    "usercustomize.py": "import os\nos._exit(0)\n",
+}
+
+
+async def test_planted_pytest_and_config_files_are_ignored(layer):
+    """Through the Sandbox API: a fake ``pytest.py`` and every config file pytest might read sit in the workdir."""
+    box = new_sandbox(layer)
+    try:
+        async with box.workspace({**PLANTED, "solution.py": WRONG, TEST_FILE: FIZZ_TESTS}) as ws:
+            fb = await run_pytest(ws, kind="tests", timeout_s=10, memory_mb=512)
+        assert not fb.passed
+        assert fb.details.get("total") == 2 and fb.details.get("failed") == 2, fb.summary  # the real tests ran
+        async with box.workspace({**PLANTED, "solution.py": "def fizzbuzz(n):\n    return 'Fizz' if n == 3 else 'Buzz'\n",
+                                  TEST_FILE: FIZZ_TESTS}) as ws:
+            good = await run_pytest(ws, kind="tests", timeout_s=10, memory_mb=512)
+        assert good.passed, good.summary  # and the next run works
+    finally:
+        box.close()
