@@ -93,19 +93,12 @@ if not os.environ.get("HOSTILE_REEXEC"):
     pytest.param(NEVER_COLLECTED, id="tests-never-collected"),
     pytest.param(PATCH_SKIP_ALL, id="monkeypatched-to-skip"),
     pytest.param(EXIT_ZERO_AT_EXIT, id="atexit-exit0-after-failure"),
-])
-def test_harness_attack_fails_the_tests(layer, tmp_path, candidate):
-    task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, feedback=TESTS)
-    assert_survived(run_pipeline(task), layer=layer, timeout_s=2)
-
-
-@pytest.mark.parametrize("candidate", [
+    # the candidate runs inside the pytest process: it can patch pytest or rewrite what pytest reports
     pytest.param(PATCH_RUNTEST, id="monkeypatched-runtest"),
     pytest.param(FORGED_REPORT, id="forged-junit-report"),
     pytest.param(REEXEC_WITH_CONFTEST, id="reexec-with-conftest"),
 ])
-def test_in_process_attack_on_pytest_fails_the_tests(layer, tmp_path, candidate):
-    """The candidate runs inside the pytest process: it can patch pytest or rewrite what pytest reports."""
+def test_harness_attack_fails_the_tests(layer, tmp_path, candidate):
     task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, feedback=TESTS)
     assert_survived(run_pipeline(task), layer=layer, timeout_s=2)
 
