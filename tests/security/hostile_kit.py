@@ -15,7 +15,6 @@ Canary files outside the workdir are checked by the tests that try to write them
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import inspect
@@ -25,17 +24,21 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import yaml
 from helpers import GOOD_FIZZ, REPO
 
 from agentloop import Feedback, Turn, load_run
-from agentloop.sandbox import Sandbox, python_argv
+from agentloop.sandbox import Sandbox
 from agentloop.task import SandboxSpec
 
 REAPER = Path(__file__).with_name("reaper.py")
+WARMUP = Path(__file__).with_name("warmup_kind.py")  # the task-local feedback kind every hostile task runs first
 LAYERS = ("process", "bwrap")
 SETTLE_S = 1.0  # how long an orphan may take to die after the CLI exits before it counts as a leftover
 GOOD_C_MAX = "```c\n#include <stdio.h>\nint max3(int a, int b, int c) { int m = a > b ? a : b; return m > c ? m : c; }\n" \
@@ -58,20 +61,12 @@ def unavailable(layer: str) -> str | None:
             "this agentloop Sandbox has no isolation= parameter yet, so Layer B (bubblewrap) cannot be chosen"
     if layer == "bwrap" and shutil.which("bwrap") is None:
         return "bubblewrap is not installed (apt-get install -y bubblewrap)"
-    try:
-        result = asyncio.run(_probe(layer))
-    except Exception as exc:  # noqa: BLE001 - the reason is the point: it is shown as the skip reason
-        return f"Sandbox(isolation={layer!r}) does not work here: {type(exc).__name__}: {exc}"
-    return None if result.ok else f"Sandbox(isolation={layer!r}) cannot run a trivial program: {result.stderr[-300:]}"
-
-
-async def _probe(layer: str):
-    box = Sandbox(isolation=layer)
-    try:
-        async with box.workspace({}) as ws:
-            return await ws.run(python_argv("-c", "pass"), timeout_s=10, memory_mb=256)
-    finally:
-        box.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a fallback is reported as the skip reason instead
+        box = Sandbox(isolation=layer)
+    box.close()
+    # a layer the sandbox accepts without falling back is tested: if it then cannot run, that is a failure
+    return None if box.layer == layer else f"Sandbox(isolation={layer!r}) falls back to {box.layer}: {box.fallback}"
 
 
 def new_sandbox(layer: str) -> Sandbox:
@@ -94,9 +89,13 @@ def hostile_task(folder: Path, *, layer: str, candidate: str, feedback: list[dic
     sandbox: dict = {"timeout_s": timeout_s, "memory_mb": memory_mb}
     if "isolation" in SandboxSpec.model_fields:
         sandbox["isolation"] = layer
+    elif layer != "process":
+        pytest.skip(f"a task file cannot choose sandbox.isolation: {layer} yet, so the pipeline cannot run it")
     data = {"name": "hostile", "prompt": "Solve the task.", "language": language, "entry_point": entry_point,
-            "feedback": feedback, "strategy": {"name": "refine", "max_turns": 2, "critic": False},
+            "feedback": [{"kind": "warmup"}, *feedback], "strategy": {"name": "refine", "max_turns": 2, "critic": False},
             "models": {"default": "scripted:script.yaml"}, "sandbox": sandbox}
+    (folder / "tools").mkdir(exist_ok=True)
+    shutil.copy(WARMUP, folder / "tools" / "warmup.py")
     (folder / "script.yaml").write_text(yaml.safe_dump([fenced(candidate, language), good]))
     (folder / "task.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return folder / "task.yaml"
@@ -119,18 +118,29 @@ class Outcome:
         """The first candidate turn: the one the hostile reply produced."""
         return next(t for t in self.turns if t.writes_code)
 
+    def check(self, kind: str) -> Feedback:
+        """The hostile turn's feedback of ``kind``."""
+        return next(f for f in self.hostile.feedback if f.kind == kind)
+
 
 def run_pipeline(task: Path, *, env: dict[str, str] | None = None, timeout: float = 180) -> Outcome:
     """``agentloop run TASK --json`` under the reaper; ``env`` adds to the CLI's environment."""
     work = task.parent
-    tmp = work / "tmp"  # the CLI's TMPDIR: where a Sandbox() that honours it puts its workspaces
-    tmp.mkdir(exist_ok=True)
+    # the CLI's TMPDIR, where the Sandbox puts its folders: fresh for the /proc scan, and directly in
+    # /tmp (0711) because a fresh uid must be able to pass through every folder above its workdir
+    tmp = Path(tempfile.mkdtemp(prefix="agentloop-sec-", dir="/tmp"))
+    tmp.chmod(0o711)
     report, store = work / "reaper.json", work / "store.db"
     full_env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp), "PYTHONUNBUFFERED": "1", **(env or {})}
     full_env.pop("AGENTLOOP_STORE", None)
     argv = [sys.executable, str(REAPER), str(report), str(SETTLE_S), "--",
             sys.executable, "-m", "agentloop.cli", "run", str(task), "--json", "--store", str(store)]
-    subprocess.run(argv, cwd=work, env=full_env, timeout=timeout, check=True)
+    try:
+        subprocess.run(argv, cwd=work, env=full_env, timeout=timeout, check=True)
+        stray = stray_processes(tmp)
+    finally:
+        kill_strays(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
     reaped = json.loads(report.read_text())
     stdout = Path(f"{report}.stdout").read_bytes().decode(errors="replace")
     stderr = Path(f"{report}.stderr").read_bytes().decode(errors="replace")
@@ -139,7 +149,7 @@ def run_pipeline(task: Path, *, env: dict[str, str] | None = None, timeout: floa
     result = json.loads(lines[0])
     _, _, graph = load_run(result["run_id"], store=store)
     return Outcome(rc=reaped["rc"], result=result, leftovers=reaped["leftovers"], turns=graph.turns(),
-                   stderr=stderr, wall_s=reaped["wall_s"], stray=stray_processes(tmp))
+                   stderr=stderr, wall_s=reaped["wall_s"], stray=stray)
 
 
 def stray_processes(root: Path, token: str | None = None) -> list[str]:
@@ -192,11 +202,11 @@ def assert_survived(out: Outcome, *, layer: str, timeout_s: float, allowed: set[
     hostile = out.hostile
     assert hostile.feedback, "the hostile candidate was not checked"
     assert not hostile.passed, f"the hostile candidate PASSED: {[f.summary for f in hostile.feedback]}"
-    for fb in hostile.feedback:
+    for fb in (f for f in hostile.feedback if f.kind != "warmup"):
         # a correctness bound on the deadline, not a speed target: each execution stops at wall + 1 s
         assert fb.duration_s <= executions * (timeout_s + 1), f"{fb.kind} took {fb.duration_s} s (wall {timeout_s} s)"
-        if "isolation" in fb.details:
-            assert layer in json.dumps(fb.details["isolation"]), fb.details["isolation"]
+        if "isolation" in fb.details:  # "bwrap, landlock v7, fresh uid, ..." names the layer first
+            assert str(fb.details["isolation"]).split(",")[0].strip() == layer, fb.details["isolation"]
     seen = set().union(*(statuses(fb) for fb in hostile.feedback))
     if allowed is not None:
         assert seen & allowed, f"expected a status in {allowed}, saw {seen}: {[f.summary for f in hostile.feedback]}"
@@ -206,13 +216,25 @@ def assert_survived(out: Outcome, *, layer: str, timeout_s: float, allowed: set[
 
 
 class Canary:
-    """A file outside every sandbox whose content and mtime must not change."""
+    """A file outside every sandbox whose content, mode and mtime must not change."""
 
     def __init__(self, path: Path, text: str = "canary: untouched\n") -> None:
         self.path = path
         path.write_text(text)
-        self.text, self.mtime = text, path.stat().st_mtime_ns
+        path.chmod(0o644)
+        self.text, self.stat = text, path.stat()
 
-    def intact(self) -> bool:
-        """True when the file is still there, unchanged."""
-        return self.path.is_file() and self.path.read_text() == self.text and self.path.stat().st_mtime_ns == self.mtime
+    def changes(self) -> list[str]:
+        """What changed about the file (empty when it is intact)."""
+        if not self.path.is_file():
+            return ["removed or replaced"]
+        st, found = self.path.stat(), []
+        if self.path.read_text() != self.text:
+            found.append("content")
+        if st.st_mode != self.stat.st_mode:
+            found.append(f"mode {oct(self.stat.st_mode & 0o7777)} -> {oct(st.st_mode & 0o7777)}")
+        if st.st_mtime_ns != self.stat.st_mtime_ns:
+            found.append("mtime")
+        if (st.st_uid, st.st_gid) != (self.stat.st_uid, self.stat.st_gid):
+            found.append("owner")
+        return found

@@ -79,7 +79,7 @@ def test_c_program_cannot_write_outside_the_workdir(layer, tmp_path):
     try:
         out = run_pipeline(task)
         assert_survived(out, layer=layer, timeout_s=2, executions=2, allowed={"ok"})
-        assert canary.intact(), "the C candidate changed a file outside its workdir"
+        assert canary.changes() == [], "the C candidate changed a file outside its workdir"
         assert not created.exists(), f"the C candidate created {created}"
     finally:
         created.unlink(missing_ok=True)

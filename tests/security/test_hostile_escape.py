@@ -122,25 +122,23 @@ def listener():
 
 def test_writes_outside_the_workdir_change_nothing(layer, tmp_path):
     token = secrets.token_hex(6)
-    outside = Canary(tmp_path / "canary.txt")
-    in_tmp = Path(f"/tmp/agentloop-canary-{token}")
-    tmp_canary = Canary(in_tmp)
-    created = Path(f"/tmp/agentloop-created-{token}")
+    in_tmp, created = Path(f"/tmp/agentloop-canary-{token}"), Path(f"/tmp/agentloop-created-{token}")
     task_dir = tmp_path / "task"
     task_dir.mkdir()
-    holder = Canary(task_dir / "notes.txt")  # next to the task file: the orchestrator's own folder
-    targets = [str(outside.path), str(in_tmp), str(created), str(holder.path)]
+    outside, holder = tmp_path / "canary.txt", task_dir / "notes.txt"  # holder: in the orchestrator's task folder
+    targets = [str(outside), str(in_tmp), str(created), str(holder)]
     candidate = WRITE_OUTSIDE.replace("TARGET_LIST", repr(targets)).replace("ESCAPE_NAME", f"escape-{token}")
     task = hostile_task(task_dir, layer=layer, candidate=candidate, feedback=RUN)
     task_text = task.read_text()
     try:
+        canaries = [Canary(outside), Canary(in_tmp), Canary(holder)]
         out = run_pipeline(task)
         assert_survived(out, layer=layer, timeout_s=2, allowed={"ok"})
-        for canary in (outside, tmp_canary, holder):
-            assert canary.intact(), f"{canary.path} was changed by the candidate"
+        changed = {str(c.path): c.changes() for c in canaries if c.changes()}
+        assert changed == {}, f"the candidate changed files outside its workdir: {changed}"
         assert not created.exists(), "the candidate created a file in /tmp"
         assert task.read_text() == task_text
-        escaped = [p for p in (tmp_path, Path("/tmp"), Path("/")) for p in p.glob(f"escape-{token}")]
+        escaped = [hit for folder in (tmp_path, Path("/tmp"), Path("/")) for hit in folder.glob(f"escape-{token}")]
         escaped += list(tmp_path.rglob(f"escape-{token}"))
         assert escaped == [], f"the candidate wrote {escaped}"
     finally:
@@ -157,7 +155,7 @@ def test_api_keys_never_reach_the_candidate(layer, tmp_path):
     task = hostile_task(tmp_path / "task", layer=layer, candidate=READ_SECRETS, feedback=RUN)
     out = run_pipeline(task, env=keys)
     assert_survived(out, layer=layer, timeout_s=2, allowed={"ok"})
-    got = out.hostile.feedback[0].details["cases"][0]["got"]
+    got = out.check("run").details["cases"][0]["got"]
     assert "scanned own=1" in got, f"the candidate did not finish its scan: {got!r}"
     assert "own_leaks=0 ancestor_leaks=0 other_leaks=0" in got, f"a key reached the candidate: {got!r}"
     shown = run_cli("show", out.result["run_id"], "--store", str(task.parent / "store.db"), "--json", cwd=tmp_path)
@@ -171,5 +169,5 @@ def test_network_is_unreachable(layer, tmp_path, listener):
     out = run_pipeline(task)
     assert_survived(out, layer=layer, timeout_s=3, allowed={"ok", "timeout"})
     assert accepted == [], f"the candidate reached the test's listener on 127.0.0.1:{port}: {accepted}"
-    got = out.hostile.feedback[0].details["cases"][0]["got"]
+    got = out.check("run").details["cases"][0]["got"]
     assert "loopback_ok" not in got and "outward_ok" not in got, got
