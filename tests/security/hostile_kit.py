@@ -32,9 +32,10 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import GOOD_FIZZ, REPO
+from reaper import live_tree
 
 from agentloop import Feedback, Turn, load_run
-from agentloop.sandbox import Sandbox
+from agentloop.sandbox import Sandbox, python_argv
 from agentloop.task import SandboxSpec
 
 REAPER = Path(__file__).with_name("reaper.py")
@@ -72,6 +73,12 @@ def unavailable(layer: str) -> str | None:
 def new_sandbox(layer: str) -> Sandbox:
     """A Sandbox for ``layer`` (the only one there is while the sandbox has no layers)."""
     return Sandbox(isolation=layer) if sandbox_has_layers() else Sandbox()
+
+
+async def warm_up(box: Sandbox) -> None:
+    """One trivial run, so that the warm zygote exists before a test takes its process snapshot."""
+    async with box.workspace({}) as ws:
+        await ws.run(python_argv("-c", "pass"), timeout_s=60, memory_mb=256)
 
 
 def fenced(code: str, language: str = "python") -> str:
@@ -156,6 +163,17 @@ def stray_processes(root: Path, token: str | None = None) -> list[str]:
     """Processes whose cwd, command line or environment mention ``root`` (or ``token``): the
     sandbox's own folders. Catches what escaped the reaper's tree (e.g. re-parented to PID 1)."""
     return [f"{pid}: {cmdline}" for pid, cmdline in _strays(root, token).items()]
+
+
+def new_descendants(before: set[int]) -> list[str]:
+    """Live descendants of this process (the test) that were not there in ``before``, described."""
+    return [f"{pid}: uid {os.stat(f'/proc/{pid}').st_uid}" for pid in set(live_tree(os.getpid())) - before
+            if os.path.exists(f"/proc/{pid}")]
+
+
+def descendants() -> set[int]:
+    """Live descendants of this process now (the sandbox's warm zygote among them)."""
+    return set(live_tree(os.getpid()))
 
 
 def kill_strays(root: Path, token: str | None = None) -> None:

@@ -23,7 +23,7 @@ import time
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def _tree(root: int) -> list[int]:
+def live_tree(root: int) -> list[int]:
     """Live (non-zombie) descendants of ``root``, from /proc."""
     parent: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -77,7 +77,7 @@ def main() -> int:
         rc = proc.wait()
     wall = time.monotonic() - started
     deadline = time.monotonic() + settle_s
-    while (alive := _tree(os.getpid())) and time.monotonic() < deadline:
+    while (alive := live_tree(os.getpid())) and time.monotonic() < deadline:
         _reap()
         time.sleep(0.02)
     leftovers = [_describe(pid) for pid in alive]
@@ -89,7 +89,7 @@ def main() -> int:
                 pass
         time.sleep(0.05)
         _reap()
-        if not (alive := _tree(os.getpid())):
+        if not (alive := live_tree(os.getpid())):
             break
     with open(out_path, "w") as fh:
         json.dump({"rc": rc, "wall_s": wall, "leftovers": leftovers}, fh)

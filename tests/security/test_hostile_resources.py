@@ -11,6 +11,9 @@ import secrets
 import pytest
 from helpers import FIZZ_TESTS
 from hostile_kit import (
+    descendants,
+    new_descendants,
+    warm_up,
     FIZZ_CASES,
     assert_survived,
     hostile_task,
@@ -119,11 +122,14 @@ async def test_setsid_grandchild_is_gone_when_run_returns(layer):
     token = f"sec-{secrets.token_hex(6)}"
     box = new_sandbox(layer)
     try:
+        await warm_up(box)
+        before = descendants()
         async with box.workspace({"prog.py": SETSID_GRANDCHILD.replace("TOKEN", token)}) as ws:
             result = await ws.run(python_argv("prog.py"), timeout_s=3, memory_mb=256)
             assert result.duration_s <= 3 + 1
             assert "not fizz" in result.stdout
             assert stray_processes(box.root, token) == []
+            assert new_descendants(before) == []
         async with box.workspace({}) as ws:  # the next run works
             again = await ws.run(python_argv("-c", "print('next')"), timeout_s=3, memory_mb=256)
         assert again.ok and again.stdout == "next\n"
@@ -140,10 +146,13 @@ async def test_fork_storm_through_the_api_leaves_nothing(layer):
                                f"{{'MARK': {token!r}}})")
     box = new_sandbox(layer)
     try:
+        await warm_up(box)
+        before = descendants()
         async with box.workspace({"prog.py": storm}) as ws:
             result = await ws.run(python_argv("prog.py"), timeout_s=2, memory_mb=256)
         assert result.status in {"timeout", "exit", "signal"} and result.duration_s <= 2 + 1
         assert stray_processes(box.root, token) == []
+        assert new_descendants(before) == []
     finally:
         box.close()
         kill_strays(box.root, token)
