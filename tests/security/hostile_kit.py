@@ -88,8 +88,11 @@ def fenced(code: str, language: str = "python") -> str:
 
 def hostile_task(folder: Path, *, layer: str, candidate: str, feedback: list[dict], language: str = "python",
                  good: str | None = None, timeout_s: float = 2, memory_mb: int = 256,
-                 entry_point: str = "fizzbuzz") -> Path:
-    """Write a task whose solver replies ``candidate`` and whose refiner then replies ``good``."""
+                 entry_point: str = "fizzbuzz", scan: bool = True) -> Path:
+    """Write a task whose solver replies ``candidate`` and whose refiner then replies ``good``.
+
+    ``scan=False`` turns off the static scan of Python candidates, so that the runtime defences
+    alone must hold."""
     folder.mkdir(parents=True, exist_ok=True)
     if good is None:
         good = GOOD_C_MAX if language == "c" else GOOD_FIZZ.replace("\n```", FIZZ_MAIN + "```", 1)
@@ -98,6 +101,8 @@ def hostile_task(folder: Path, *, layer: str, candidate: str, feedback: list[dic
         sandbox["isolation"] = layer
     elif layer != "process":
         pytest.skip(f"a task file cannot choose sandbox.isolation: {layer} yet, so the pipeline cannot run it")
+    if not scan and "scan" in SandboxSpec.model_fields:
+        sandbox["scan"] = False
     data = {"name": "hostile", "prompt": "Solve the task.", "language": language, "entry_point": entry_point,
             "feedback": [{"kind": "warmup"}, *feedback], "strategy": {"name": "refine", "max_turns": 2, "critic": False},
             "models": {"default": "scripted:script.yaml"}, "sandbox": sandbox}
@@ -228,8 +233,9 @@ def assert_survived(out: Outcome, *, layer: str, timeout_s: float, allowed: set[
     seen = set().union(*(statuses(fb) for fb in hostile.feedback))
     if allowed is not None:
         assert seen & allowed, f"expected a status in {allowed}, saw {seen}: {[f.summary for f in hostile.feedback]}"
+    last = [(f.kind, f.summary[:300], f.details.get("status")) for f in out.turns[-1].feedback]
     assert out.rc == 0 and out.result["status"] == "solved", \
-        f"the next candidate should have passed: rc {out.rc}, {out.result}, stderr {out.stderr[-1500:]}"
+        f"the next candidate should have passed: rc {out.rc}, its checks {last}, stderr {out.stderr[-800:]}"
     assert out.turns[-1].passed
 
 

@@ -99,7 +99,20 @@ if not os.environ.get("HOSTILE_REEXEC"):
     pytest.param(REEXEC_WITH_CONFTEST, id="reexec-with-conftest"),
 ])
 def test_harness_attack_fails_the_tests(layer, tmp_path, candidate):
-    task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, feedback=TESTS)
+    """With the static scan off: the verdict must hold on the runtime defences alone."""
+    task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, feedback=TESTS, scan=False)
+    out = run_pipeline(task)
+    assert_survived(out, layer=layer, timeout_s=2)
+    assert "scan" not in [f.kind for f in out.hostile.feedback]
+
+
+# the same patch, written so that a static scan for imports of pytest does not see it
+PATCH_RUNTEST_UNSEEN = "import sys\nsys.modules['_pytest.python'].Function.runtest = lambda self: None\n" + WRONG
+
+
+def test_runtest_patched_past_the_scan_fails_the_tests(layer, tmp_path):
+    """With the scan on (the default): pytest reached through ``sys.modules`` instead of an import."""
+    task = hostile_task(tmp_path / "task", layer=layer, candidate=PATCH_RUNTEST_UNSEEN, feedback=TESTS)
     assert_survived(run_pipeline(task), layer=layer, timeout_s=2)
 
 
