@@ -41,6 +41,9 @@ from agentloop.task import SandboxSpec
 REAPER = Path(__file__).with_name("reaper.py")
 WARMUP = Path(__file__).with_name("warmup_kind.py")  # the task-local feedback kind every hostile task runs first
 LAYERS = ("process", "bwrap")
+# wall limit per execution in hostile tasks: short, because every endless candidate costs it in full;
+# Layer B starts an interpreter per execution, so the good candidate that follows needs more room
+WALL = {"process": 2, "bwrap": 3}
 SETTLE_S = 1.0  # how long an orphan may take to die after the CLI exits before it counts as a leftover
 GOOD_C_MAX = "```c\n#include <stdio.h>\nint max3(int a, int b, int c) { int m = a > b ? a : b; return m > c ? m : c; }\n" \
              "int main(void) { int a, b, c; if (scanf(\"%d %d %d\", &a, &b, &c) != 3) return 1;\n" \
@@ -87,7 +90,7 @@ def fenced(code: str, language: str = "python") -> str:
 
 
 def hostile_task(folder: Path, *, layer: str, candidate: str, feedback: list[dict], language: str = "python",
-                 good: str | None = None, timeout_s: float = 2, memory_mb: int = 256,
+                 good: str | None = None, timeout_s: float | None = None, memory_mb: int = 256,
                  entry_point: str = "fizzbuzz", scan: bool = True) -> Path:
     """Write a task whose solver replies ``candidate`` and whose refiner then replies ``good``.
 
@@ -96,7 +99,7 @@ def hostile_task(folder: Path, *, layer: str, candidate: str, feedback: list[dic
     folder.mkdir(parents=True, exist_ok=True)
     if good is None:
         good = GOOD_C_MAX if language == "c" else GOOD_FIZZ.replace("\n```", FIZZ_MAIN + "```", 1)
-    sandbox: dict = {"timeout_s": timeout_s, "memory_mb": memory_mb}
+    sandbox: dict = {"timeout_s": timeout_s or WALL[layer], "memory_mb": memory_mb}
     if "isolation" in SandboxSpec.model_fields:
         sandbox["isolation"] = layer
     elif layer != "process":
@@ -124,6 +127,7 @@ class Outcome:
     stderr: str
     wall_s: float
     stray: list[str] = field(default_factory=list)
+    timeout_s: float = 0.0
 
     @property
     def hostile(self) -> Turn:
@@ -161,7 +165,8 @@ def run_pipeline(task: Path, *, env: dict[str, str] | None = None, timeout: floa
     result = json.loads(lines[0])
     _, _, graph = load_run(result["run_id"], store=store)
     return Outcome(rc=reaped["rc"], result=result, leftovers=reaped["leftovers"], turns=graph.turns(),
-                   stderr=stderr, wall_s=reaped["wall_s"], stray=stray)
+                   stderr=stderr, wall_s=reaped["wall_s"], stray=stray,
+                   timeout_s=yaml.safe_load(task.read_text())["sandbox"]["timeout_s"])
 
 
 def stray_processes(root: Path, token: str | None = None) -> list[str]:
@@ -217,8 +222,7 @@ def statuses(fb: Feedback) -> set[str]:
     return found
 
 
-def assert_survived(out: Outcome, *, layer: str, timeout_s: float, allowed: set[str] | None = None,
-                    executions: int = 1) -> None:
+def assert_survived(out: Outcome, *, layer: str, allowed: set[str] | None = None, executions: int = 1) -> None:
     """The run was survived (see the module docstring); ``allowed`` bounds the hostile statuses seen."""
     assert out.leftovers == [], f"processes of the run outlived it: {out.leftovers}"
     assert out.stray == [], f"processes still run in the sandbox's folders: {out.stray}"
@@ -227,7 +231,8 @@ def assert_survived(out: Outcome, *, layer: str, timeout_s: float, allowed: set[
     assert not hostile.passed, f"the hostile candidate PASSED: {[f.summary for f in hostile.feedback]}"
     for fb in (f for f in hostile.feedback if f.kind != "warmup"):
         # a correctness bound on the deadline, not a speed target: each execution stops at wall + 1 s
-        assert fb.duration_s <= executions * (timeout_s + 1), f"{fb.kind} took {fb.duration_s} s (wall {timeout_s} s)"
+        wall = out.timeout_s
+        assert fb.duration_s <= executions * (wall + 1), f"{fb.kind} took {fb.duration_s} s (wall {wall} s)"
         if "isolation" in fb.details:  # "bwrap, landlock v7, fresh uid, ..." names the layer first
             assert str(fb.details["isolation"]).split(",")[0].strip() == layer, fb.details["isolation"]
     seen = set().union(*(statuses(fb) for fb in hostile.feedback))

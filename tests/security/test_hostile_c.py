@@ -52,7 +52,7 @@ def test_constructor_exit_before_main_fails_the_tests(layer, tmp_path):
     """``_exit(0)`` from a constructor ends the test program with status 0 before any assert ran."""
     task = hostile_task(tmp_path / "task", layer=layer, candidate=CONSTRUCTOR_EXIT, language="c", entry_point="max3",
                         feedback=[{"kind": "tests", "code": C_TESTS}])
-    assert_survived(run_pipeline(task), layer=layer, timeout_s=2, executions=2)  # build, then run
+    assert_survived(run_pipeline(task), layer=layer, executions=2)  # build, then run
 
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
@@ -61,13 +61,13 @@ def test_include_of_an_endless_device_is_stopped(layer, tmp_path, device):
     task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, language="c", entry_point="max3",
                         feedback=[{"kind": "compile"}])
     out = run_pipeline(task)
-    assert_survived(out, layer=layer, timeout_s=2, allowed={"timeout", "exit", "signal", "memory", "output_limit"})
+    assert_survived(out, layer=layer, allowed={"timeout", "exit", "signal", "memory", "output_limit"})
 
 
 def test_endless_output_of_a_c_program_is_capped(layer, tmp_path):
     task = hostile_task(tmp_path / "task", layer=layer, candidate=ENDLESS_LINE, language="c", entry_point="max3",
                         feedback=[{"kind": "run", "cases": C_CASES}])
-    assert_survived(run_pipeline(task), layer=layer, timeout_s=2, executions=2, allowed={"output_limit"})
+    assert_survived(run_pipeline(task), layer=layer, executions=2, allowed={"output_limit"})
 
 
 def test_c_program_cannot_write_outside_the_workdir(layer, tmp_path):
@@ -78,7 +78,7 @@ def test_c_program_cannot_write_outside_the_workdir(layer, tmp_path):
                         feedback=[{"kind": "run", "cases": C_CASES}])
     try:
         out = run_pipeline(task)
-        assert_survived(out, layer=layer, timeout_s=2, executions=2, allowed={"ok"})
+        assert_survived(out, layer=layer, executions=2, allowed={"ok"})
         assert canary.changes() == [], "the C candidate changed a file outside its workdir"
         assert not created.exists(), f"the C candidate created {created}"
     finally:

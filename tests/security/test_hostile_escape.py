@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers import run_cli
-from hostile_kit import FIZZ_CASES, Canary, assert_survived, hostile_task, run_pipeline
+from hostile_kit import FIZZ_CASES, WALL, Canary, assert_survived, hostile_task, run_pipeline
 
 RUN = [{"kind": "run", "cases": FIZZ_CASES}]
 
@@ -133,7 +133,7 @@ def test_writes_outside_the_workdir_change_nothing(layer, tmp_path):
     try:
         canaries = [Canary(outside), Canary(in_tmp), Canary(holder)]
         out = run_pipeline(task)
-        assert_survived(out, layer=layer, timeout_s=2, allowed={"ok"})
+        assert_survived(out, layer=layer, allowed={"ok"})
         changed = {str(c.path): c.changes() for c in canaries if c.changes()}
         assert changed == {}, f"the candidate changed files outside its workdir: {changed}"
         assert not created.exists(), "the candidate created a file in /tmp"
@@ -154,7 +154,7 @@ def test_api_keys_never_reach_the_candidate(layer, tmp_path):
             "AGENTLOOP_TEST_TOKEN": f"sk-canary-{token}-t"}
     task = hostile_task(tmp_path / "task", layer=layer, candidate=READ_SECRETS, feedback=RUN)
     out = run_pipeline(task, env=keys)
-    assert_survived(out, layer=layer, timeout_s=2, allowed={"ok"})
+    assert_survived(out, layer=layer, allowed={"ok"})
     got = out.check("run").details["cases"][0]["got"]
     assert "scanned own=1" in got, f"the candidate did not finish its scan: {got!r}"
     assert "own_leaks=0 ancestor_leaks=0 other_leaks=0" in got, f"a key reached the candidate: {got!r}"
@@ -165,9 +165,9 @@ def test_api_keys_never_reach_the_candidate(layer, tmp_path):
 def test_network_is_unreachable(layer, tmp_path, listener):
     port, accepted = listener
     task = hostile_task(tmp_path / "task", layer=layer, candidate=NETWORK.replace("PORT", str(port)), feedback=RUN,
-                        timeout_s=3)
+                        timeout_s=WALL[layer] + 1)
     out = run_pipeline(task)
-    assert_survived(out, layer=layer, timeout_s=3, allowed={"ok", "timeout"})
+    assert_survived(out, layer=layer, allowed={"ok", "timeout"})
     assert accepted == [], f"the candidate reached the test's listener on 127.0.0.1:{port}: {accepted}"
     got = out.check("run").details["cases"][0]["got"]
     assert "loopback_ok" not in got and "outward_ok" not in got, got

@@ -59,7 +59,7 @@ sys.exit(0)
 def test_output_flood_is_capped_and_bounded_in_the_store(layer, tmp_path, candidate):
     task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, feedback=RUN, memory_mb=512)
     out = run_pipeline(task)
-    assert_survived(out, layer=layer, timeout_s=2, allowed={"output_limit"})
+    assert_survived(out, layer=layer, allowed={"output_limit"})
     stored = json.dumps([fb.to_dict() for fb in out.hostile.feedback])
     assert len(stored) < STORED_LIMIT, f"{len(stored)} bytes of feedback stored for one turn"
 
@@ -67,7 +67,7 @@ def test_output_flood_is_capped_and_bounded_in_the_store(layer, tmp_path, candid
 def test_binary_and_control_output_is_escaped_where_shown(layer, tmp_path):
     task = hostile_task(tmp_path / "task", layer=layer, candidate=BINARY_AND_CONTROL, feedback=RUN)
     out = run_pipeline(task)
-    assert_survived(out, layer=layer, timeout_s=2, allowed={"ok"})
+    assert_survived(out, layer=layer, allowed={"ok"})
     for shown in (out.stderr, json.dumps(out.result)):
         assert "\x1b" not in shown and "\x07" not in shown and "\x00" not in shown
     run_id, store = out.result["run_id"], str(task.parent / "store.db")

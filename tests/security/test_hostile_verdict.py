@@ -102,7 +102,7 @@ def test_harness_attack_fails_the_tests(layer, tmp_path, candidate):
     """With the static scan off: the verdict must hold on the runtime defences alone."""
     task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, feedback=TESTS, scan=False)
     out = run_pipeline(task)
-    assert_survived(out, layer=layer, timeout_s=2)
+    assert_survived(out, layer=layer)
     assert "scan" not in [f.kind for f in out.hostile.feedback]
 
 
@@ -113,7 +113,7 @@ PATCH_RUNTEST_UNSEEN = "import sys\nsys.modules['_pytest.python'].Function.runte
 def test_runtest_patched_past_the_scan_fails_the_tests(layer, tmp_path):
     """With the scan on (the default): pytest reached through ``sys.modules`` instead of an import."""
     task = hostile_task(tmp_path / "task", layer=layer, candidate=PATCH_RUNTEST_UNSEEN, feedback=TESTS)
-    assert_survived(run_pipeline(task), layer=layer, timeout_s=2)
+    assert_survived(run_pipeline(task), layer=layer)
 
 
 FAKE_PYTEST = "print('2 passed in 0.01s')\nimport sys\nsys.exit(0)\n"
