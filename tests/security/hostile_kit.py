@@ -89,14 +89,18 @@ def fenced(code: str, language: str = "python") -> str:
     return f"```{language}\n{code.strip()}\n```"
 
 
-def hostile_task(folder: Path, *, layer: str, candidate: str, feedback: list[dict], language: str = "python",
+def hostile_task(folder: Path, *, layer: str, candidate: str | list[str], feedback: list[dict], language: str = "python",
                  good: str | None = None, timeout_s: float | None = None, memory_mb: int = 256,
                  entry_point: str = "fizzbuzz", scan: bool = True) -> Path:
     """Write a task whose solver replies ``candidate`` and whose refiner then replies ``good``.
 
+    A list of candidates is replied in turn (solver, then refiner after refiner), ``good`` last:
+    one orchestrator has to survive them all, one after the other.
+
     ``scan=False`` turns off the static scan of Python candidates, so that the runtime defences
     alone must hold."""
     folder.mkdir(parents=True, exist_ok=True)
+    hostile = [candidate] if isinstance(candidate, str) else candidate
     if good is None:
         good = GOOD_C_MAX if language == "c" else GOOD_FIZZ.replace("\n```", FIZZ_MAIN + "```", 1)
     sandbox: dict = {"timeout_s": timeout_s or WALL[layer], "memory_mb": memory_mb}
@@ -107,11 +111,11 @@ def hostile_task(folder: Path, *, layer: str, candidate: str, feedback: list[dic
     if not scan and "scan" in SandboxSpec.model_fields:
         sandbox["scan"] = False
     data = {"name": "hostile", "prompt": "Solve the task.", "language": language, "entry_point": entry_point,
-            "feedback": [{"kind": "warmup"}, *feedback], "strategy": {"name": "refine", "max_turns": 2, "critic": False},
+            "feedback": [{"kind": "warmup"}, *feedback], "strategy": {"name": "refine", "max_turns": len(hostile) + 1, "critic": False},
             "models": {"default": "scripted:script.yaml"}, "sandbox": sandbox}
     (folder / "tools").mkdir(exist_ok=True)
     shutil.copy(WARMUP, folder / "tools" / "warmup.py")
-    (folder / "script.yaml").write_text(yaml.safe_dump([fenced(candidate, language), good]))
+    (folder / "script.yaml").write_text(yaml.safe_dump([*(fenced(c, language) for c in hostile), good]))
     (folder / "task.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return folder / "task.yaml"
 
@@ -128,11 +132,17 @@ class Outcome:
     wall_s: float
     stray: list[str] = field(default_factory=list)
     timeout_s: float = 0.0
+    replies: int = 0  # scripted candidates: the hostile ones, then the good one
+
+    @property
+    def hostile_turns(self) -> list[Turn]:
+        """Every candidate turn but the last: the hostile replies (the last is the good one)."""
+        return [t for t in self.turns if t.writes_code][:-1]
 
     @property
     def hostile(self) -> Turn:
-        """The first candidate turn: the one the hostile reply produced."""
-        return next(t for t in self.turns if t.writes_code)
+        """The first candidate turn: the one the (first) hostile reply produced."""
+        return self.hostile_turns[0]
 
     def check(self, kind: str) -> Feedback:
         """The hostile turn's feedback of ``kind``."""
@@ -166,7 +176,8 @@ def run_pipeline(task: Path, *, env: dict[str, str] | None = None, timeout: floa
     _, _, graph = load_run(result["run_id"], store=store)
     return Outcome(rc=reaped["rc"], result=result, leftovers=reaped["leftovers"], turns=graph.turns(),
                    stderr=stderr, wall_s=reaped["wall_s"], stray=stray,
-                   timeout_s=yaml.safe_load(task.read_text())["sandbox"]["timeout_s"])
+                   timeout_s=yaml.safe_load(task.read_text())["sandbox"]["timeout_s"],
+                   replies=len(yaml.safe_load((task.parent / "script.yaml").read_text())))
 
 
 def stray_processes(root: Path, token: str | None = None) -> list[str]:
@@ -226,22 +237,32 @@ def assert_survived(out: Outcome, *, layer: str, allowed: set[str] | None = None
     """The run was survived (see the module docstring); ``allowed`` bounds the hostile statuses seen."""
     assert out.leftovers == [], f"processes of the run outlived it: {out.leftovers}"
     assert out.stray == [], f"processes still run in the sandbox's folders: {out.stray}"
-    hostile = out.hostile
-    assert hostile.feedback, "the hostile candidate was not checked"
-    assert not hostile.passed, f"the hostile candidate PASSED: {[f.summary for f in hostile.feedback]}"
-    for fb in (f for f in hostile.feedback if f.kind != "warmup"):
-        # a correctness bound on the deadline, not a speed target: each execution stops at wall + 1 s
-        wall = out.timeout_s
-        assert fb.duration_s <= executions * (wall + 1), f"{fb.kind} took {fb.duration_s} s (wall {wall} s)"
-        if "isolation" in fb.details:  # "bwrap, landlock v7, fresh uid, ..." names the layer first
-            assert str(fb.details["isolation"]).split(",")[0].strip() == layer, fb.details["isolation"]
-    seen = set().union(*(statuses(fb) for fb in hostile.feedback))
-    if allowed is not None:
-        assert seen & allowed, f"expected a status in {allowed}, saw {seen}: {[f.summary for f in hostile.feedback]}"
+    written = [t for t in out.turns if t.writes_code]
+    # a hostile candidate that passes ends the run early, solved: never let it pose as the good one
+    assert len(written) == out.replies, \
+        f"the run stopped after {len(written)} of {out.replies} candidates: {written[-1].id} passed: " \
+        f"{written[-1].candidate[:400]!r}, {[f.summary[:200] for f in written[-1].feedback]}"
+    for hostile in out.hostile_turns:
+        _assert_failed_in_time(out, hostile, layer, allowed, executions)
     last = [(f.kind, f.summary[:300], f.details.get("status")) for f in out.turns[-1].feedback]
     assert out.rc == 0 and out.result["status"] == "solved", \
         f"the next candidate should have passed: rc {out.rc}, its checks {last}, stderr {out.stderr[-800:]}"
     assert out.turns[-1].passed
+
+
+def _assert_failed_in_time(out: Outcome, hostile: Turn, layer: str, allowed: set[str] | None, executions: int) -> None:
+    which = f"hostile candidate {hostile.id} ({hostile.candidate.strip().splitlines()[0][:80]!r}...)"
+    assert hostile.feedback, f"the {which} was not checked"
+    assert not hostile.passed, f"the {which} PASSED: {[f.summary for f in hostile.feedback]}"
+    for fb in (f for f in hostile.feedback if f.kind != "warmup"):
+        # a correctness bound on the deadline, not a speed target: each execution stops at wall + 1 s
+        wall = out.timeout_s
+        assert fb.duration_s <= executions * (wall + 1), f"{which}: {fb.kind} took {fb.duration_s} s (wall {wall} s)"
+        if "isolation" in fb.details:  # "bwrap, landlock v7, fresh uid, ..." names the layer first
+            assert str(fb.details["isolation"]).split(",")[0].strip() == layer, fb.details["isolation"]
+    seen = set().union(*(statuses(fb) for fb in hostile.feedback))
+    if allowed is not None:
+        assert seen & allowed, f"{which}: expected a status in {allowed}, saw {seen}: {[f.summary for f in hostile.feedback]}"
 
 
 class Canary:

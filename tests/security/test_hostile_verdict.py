@@ -85,25 +85,36 @@ if not os.environ.get("HOSTILE_REEXEC"):
 ''' + WRONG
 
 
+HARNESS_ATTACKS = {
+    "os._exit(0) at import": EXIT_AT_IMPORT,
+    "sys.exit(0) at import": SYS_EXIT_AT_IMPORT,
+    "KeyboardInterrupt at import": INTERRUPT_AT_IMPORT,
+    "pytest.skip at import": SKIP_AT_IMPORT,
+    "tests never collected": NEVER_COLLECTED,
+    "monkeypatched to skip": PATCH_SKIP_ALL,
+    "atexit os._exit(0) after a failure": EXIT_ZERO_AT_EXIT,
+}
+
+
+def test_harness_attacks_one_after_another_all_fail(layer, tmp_path):
+    """One orchestrator, seven attacks in a row, the static scan off: the runtime defences alone hold."""
+    task = hostile_task(tmp_path / "task", layer=layer, candidate=list(HARNESS_ATTACKS.values()), feedback=TESTS,
+                        scan=False)
+    out = run_pipeline(task)
+    assert_survived(out, layer=layer)
+    assert len(out.hostile_turns) == len(HARNESS_ATTACKS)
+    assert "scan" not in [f.kind for t in out.hostile_turns for f in t.feedback]
+
+
 @pytest.mark.parametrize("candidate", [
-    pytest.param(EXIT_AT_IMPORT, id="os._exit(0)-at-import"),
-    pytest.param(SYS_EXIT_AT_IMPORT, id="sys.exit(0)-at-import"),
-    pytest.param(INTERRUPT_AT_IMPORT, id="KeyboardInterrupt-at-import"),
-    pytest.param(SKIP_AT_IMPORT, id="pytest.skip-at-import"),
-    pytest.param(NEVER_COLLECTED, id="tests-never-collected"),
-    pytest.param(PATCH_SKIP_ALL, id="monkeypatched-to-skip"),
-    pytest.param(EXIT_ZERO_AT_EXIT, id="atexit-exit0-after-failure"),
-    # the candidate runs inside the pytest process: it can patch pytest or rewrite what pytest reports
     pytest.param(PATCH_RUNTEST, id="monkeypatched-runtest"),
     pytest.param(FORGED_REPORT, id="forged-junit-report"),
     pytest.param(REEXEC_WITH_CONFTEST, id="reexec-with-conftest"),
 ])
-def test_harness_attack_fails_the_tests(layer, tmp_path, candidate):
-    """With the static scan off: the verdict must hold on the runtime defences alone."""
+def test_in_process_attack_on_pytest_fails_the_tests(layer, tmp_path, candidate):
+    """The candidate runs inside the pytest process (scan off): it can patch pytest or rewrite its report."""
     task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, feedback=TESTS, scan=False)
-    out = run_pipeline(task)
-    assert_survived(out, layer=layer)
-    assert "scan" not in [f.kind for f in out.hostile.feedback]
+    assert_survived(run_pipeline(task), layer=layer)
 
 
 # the same patch, written so that a static scan for imports of pytest does not see it
