@@ -4,6 +4,7 @@ orchestrator's environment, and the network (a real listener on 127.0.0.1 that m
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import threading
@@ -91,6 +92,21 @@ print(" ".join(results))
 """
 
 
+# signals to everything it can name: its parent, PID 1, the test process, every process (-1)
+SIGNALS_OUT = """
+import os, signal
+hits = []
+for target in (os.getppid(), 1, TEST_PID, -1):
+    for sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGTERM):
+        try:
+            os.kill(target, sig)
+            hits.append(f"{target}:{sig.name}")
+        except OSError:
+            pass
+print("not fizz", hits)
+"""
+
+
 @pytest.fixture
 def listener():
     """A real TCP listener on 127.0.0.1 that records every connection it accepts."""
@@ -171,3 +187,11 @@ def test_network_is_unreachable(layer, tmp_path, listener):
     assert accepted == [], f"the candidate reached the test's listener on 127.0.0.1:{port}: {accepted}"
     got = out.check("run").details["cases"][0]["got"]
     assert "loopback_ok" not in got and "outward_ok" not in got, got
+
+
+def test_signals_out_of_the_sandbox_reach_nothing(layer, tmp_path):
+    """kill(-1, SIGKILL) and friends: the test, the orchestrator and the zygote must live on."""
+    candidate = SIGNALS_OUT.replace("TEST_PID", str(os.getpid()))
+    task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, feedback=RUN)
+    out = run_pipeline(task)  # the CLI finishing, solved, is the orchestrator and zygote surviving
+    assert_survived(out, layer=layer, allowed={"ok", "signal"})
