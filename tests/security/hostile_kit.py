@@ -142,7 +142,7 @@ class Outcome:
     @property
     def hostile(self) -> Turn:
         """The first candidate turn: the one the (first) hostile reply produced."""
-        return self.hostile_turns[0]
+        return next(t for t in self.turns if t.writes_code)
 
     def check(self, kind: str) -> Feedback:
         """The hostile turn's feedback of ``kind``."""

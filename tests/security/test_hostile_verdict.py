@@ -72,8 +72,11 @@ def pytest_runtest_makereport(item, call):
     report.outcome, report.longrepr = "passed", None
 """
 if not os.environ.get("HOSTILE_REEXEC"):
-    for name, text in (("conftest.py", CONFTEST), ("pytest.ini", "[pytest]\\naddopts = -p no:skipping\\n"),
-                       ("../conftest.py", CONFTEST)):
+    for name, text in (("conftest.py", CONFTEST), ("../conftest.py", CONFTEST),
+                       ("pytest.ini", "[pytest]\\naddopts = -p no:skipping\\n"),
+                       ("pyproject.toml", "[tool.pytest.ini_options]\\naddopts = '-p no:skipping'\\n"),
+                       ("setup.cfg", "[tool:pytest]\\naddopts = -p no:skipping\\n"),
+                       ("tox.ini", "[pytest]\\naddopts = -p no:skipping\\n")):
         try:
             open(name, "w").write(text)
         except OSError:
@@ -120,10 +123,31 @@ def test_in_process_attack_on_pytest_fails_the_tests(layer, tmp_path, candidate)
 # the same patch, written so that a static scan for imports of pytest does not see it
 PATCH_RUNTEST_UNSEEN = "import sys\nsys.modules['_pytest.python'].Function.runtest = lambda self: None\n" + WRONG
 
+# whatever reports outcomes from inside the process can be rewritten from inside: here the report
+# channel's own sender, found in sys.modules (no import, no gc, no frames), turns failures into passes
+FORGE_CHANNEL = """
+import os, sys
+for name, module in list(sys.modules.items()):
+    send = getattr(module, "_emit", None)
+    if "channel" in name and callable(send):
+        def forged(msg, send=send):
+            if msg.get("e") == "report":
+                msg = {k: v for k, v in msg.items() if k not in ("message", "text")} | {"outcome": "passed"}
+            if msg.get("e") == "finish":
+                send({**msg, "status": 0})
+                getattr(os, "_" + "exit")(0)  # exit 0 right after the (forged) finish
+            send(msg)
+        module._emit = forged
+""" + WRONG
 
-def test_runtest_patched_past_the_scan_fails_the_tests(layer, tmp_path):
-    """With the scan on (the default): pytest reached through ``sys.modules`` instead of an import."""
-    task = hostile_task(tmp_path / "task", layer=layer, candidate=PATCH_RUNTEST_UNSEEN, feedback=TESTS)
+
+@pytest.mark.parametrize("candidate", [
+    pytest.param(PATCH_RUNTEST_UNSEEN, id="runtest-via-sys.modules"),
+    pytest.param(FORGE_CHANNEL, id="report-channel-sender-rewritten"),
+])
+def test_in_process_attack_past_the_scan_fails_the_tests(layer, tmp_path, candidate):
+    """With the scan on (the default): the harness reached through ``sys.modules`` instead of an import."""
+    task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, feedback=TESTS)
     assert_survived(run_pipeline(task), layer=layer)
 
 
