@@ -91,14 +91,16 @@ def fenced(code: str, language: str = "python") -> str:
 
 def hostile_task(folder: Path, *, layer: str, candidate: str | list[str], feedback: list[dict], language: str = "python",
                  good: str | None = None, timeout_s: float | None = None, memory_mb: int = 256,
-                 entry_point: str = "fizzbuzz", scan: bool = True) -> Path:
+                 entry_point: str = "fizzbuzz", scan: bool = True, then_good: bool = True,
+                 extra: dict | None = None) -> Path:
     """Write a task whose solver replies ``candidate`` and whose refiner then replies ``good``.
 
     A list of candidates is replied in turn (solver, then refiner after refiner), ``good`` last:
     one orchestrator has to survive them all, one after the other.
 
     ``scan=False`` turns off the static scan of Python candidates, so that the runtime defences
-    alone must hold."""
+    alone must hold. ``then_good=False``: no good reply, the run must end unsolved. ``extra``:
+    more task keys (``hidden_tests``)."""
     folder.mkdir(parents=True, exist_ok=True)
     hostile = [candidate] if isinstance(candidate, str) else candidate
     if good is None:
@@ -111,11 +113,13 @@ def hostile_task(folder: Path, *, layer: str, candidate: str | list[str], feedba
     if not scan and "scan" in SandboxSpec.model_fields:
         sandbox["scan"] = False
     data = {"name": "hostile", "prompt": "Solve the task.", "language": language, "entry_point": entry_point,
-            "feedback": [{"kind": "warmup"}, *feedback], "strategy": {"name": "refine", "max_turns": len(hostile) + 1, "critic": False},
-            "models": {"default": "scripted:script.yaml"}, "sandbox": sandbox}
+            "feedback": [{"kind": "warmup"}, *feedback], "strategy": {"name": "refine", "max_turns": len(hostile) + then_good,
+                                                                    "critic": False},
+            "models": {"default": "scripted:script.yaml"}, "sandbox": sandbox, **(extra or {})}
     (folder / "tools").mkdir(exist_ok=True)
     shutil.copy(WARMUP, folder / "tools" / "warmup.py")
-    (folder / "script.yaml").write_text(yaml.safe_dump([*(fenced(c, language) for c in hostile), good]))
+    replies = [fenced(c, language) for c in hostile] + ([good] if then_good else [])
+    (folder / "script.yaml").write_text(yaml.safe_dump(replies))
     (folder / "task.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return folder / "task.yaml"
 

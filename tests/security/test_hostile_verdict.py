@@ -8,7 +8,7 @@ attack's doing. The refined candidate that follows must pass: the verdict path s
 from __future__ import annotations
 
 import pytest
-from helpers import FIZZ_TESTS
+from helpers import FIZZ_HIDDEN, FIZZ_TESTS
 from hostile_kit import assert_survived, hostile_task, new_sandbox, run_pipeline
 
 from agentloop.pytest_runner import TEST_FILE, run_pytest
@@ -149,6 +149,15 @@ def test_in_process_attack_past_the_scan_fails_the_tests(layer, tmp_path, candid
     """With the scan on (the default): the harness reached through ``sys.modules`` instead of an import."""
     task = hostile_task(tmp_path / "task", layer=layer, candidate=candidate, feedback=TESTS)
     assert_survived(run_pipeline(task), layer=layer)
+
+
+def test_forged_channel_cannot_solve_a_run_with_hidden_tests(tmp_path):
+    """End to end, default settings: wrong code must not come out solved, hidden tests passed, exit 0."""
+    task = hostile_task(tmp_path / "task", layer="process", candidate=FORGE_CHANNEL, feedback=TESTS, then_good=False,
+                        extra={"hidden_tests": FIZZ_HIDDEN})
+    out = run_pipeline(task)
+    assert out.leftovers == [] and out.stray == []
+    assert (out.rc, out.result["status"], out.result["hidden_tests"]) == (1, "unsolved", {"passed": False}), out.result
 
 
 FAKE_PYTEST = "print('2 passed in 0.01s')\nimport sys\nsys.exit(0)\n"
