@@ -120,14 +120,27 @@ def test_in_process_attack_on_pytest_fails_the_tests(layer, tmp_path, candidate)
     assert_survived(run_pipeline(task), layer=layer)
 
 
-# the same patch, written so that a static scan for imports of pytest does not see it
+# the same patch, written so that a static scan for imports of pytest does not see it: through
+# sys.modules, and through the class tree (no import, no sys.modules, no gc, no frames at all)
 PATCH_RUNTEST_UNSEEN = "import sys\nsys.modules['_pytest.python'].Function.runtest = lambda self: None\n" + WRONG
+PATCH_RUNTEST_VIA_CLASSES = """
+def every_class(cls, seen):
+    for sub in type.__subclasses__(cls):  # unbound: works for metaclasses too
+        if sub not in seen:
+            seen.add(sub)
+            yield sub
+            yield from every_class(sub, seen)
+for cls in every_class(object, set()):
+    if cls.__name__ == "Function" and cls.__module__ == "_pytest.python":
+        cls.runtest = lambda self: None
+""" + WRONG
+
 
 # whatever reports outcomes from inside the process can be rewritten from inside: here the report
-# channel's own sender, found in sys.modules (no import, no gc, no frames), turns failures into passes
+# channel's own sender, found in sys.modules (looked up by a computed name), turns failures into passes
 FORGE_CHANNEL = """
 import os, sys
-for name, module in list(sys.modules.items()):
+for name, module in list(getattr(sys, "mod" + "ules").items()):
     send = getattr(module, "_emit", None)
     if "channel" in name and callable(send):
         def forged(msg, send=send):
@@ -143,6 +156,7 @@ for name, module in list(sys.modules.items()):
 
 @pytest.mark.parametrize("candidate", [
     pytest.param(PATCH_RUNTEST_UNSEEN, id="runtest-via-sys.modules"),
+    pytest.param(PATCH_RUNTEST_VIA_CLASSES, id="runtest-via-the-class-tree"),
     pytest.param(FORGE_CHANNEL, id="report-channel-sender-rewritten"),
 ])
 def test_in_process_attack_past_the_scan_fails_the_tests(layer, tmp_path, candidate):
