@@ -21,7 +21,8 @@ BENCH = REPO / "bench" / "p2_sandbox_throughput.py"
 
 def test_p2_prints_a_ratio_and_both_sides_agree():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, str(BENCH), "--limit", "5", "--workers", "1", "2", "--timeout", "2"],
+    proc = subprocess.run([sys.executable, str(BENCH), "--limit", "5", "--workers", "1", "2", "--timeout", "2",
+                           "--repeats", "1"],
                           check=False, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
