@@ -100,6 +100,14 @@ def _load_module(path: str, mtime_ns: int) -> ModuleType:
     return module
 
 
+def scan_for(code: str, task: Task) -> Feedback | None:
+    """The failing ``scan`` check for a candidate that tampers with the harness, if the task scans."""
+    from .scan import scan_feedback  # scan builds Feedback objects: imported late to avoid a cycle
+    if task.output != "code" or not task.sandbox.scan:
+        return None
+    return scan_feedback(code, task.language)
+
+
 async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None = None,
                      ask: Asker | None = None) -> list[Feedback]:
     """Run every feedback entry of the task (or ``specs``) on ``code``, in order.
@@ -107,12 +115,10 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
     The task's own checks of Python code start with the static ``scan`` (only present when it
     finds something, and then failing): tampering with the harness can never pass.
     """
-    from .scan import scan_feedback  # scan builds Feedback objects: imported late to avoid a cycle
     results: list[Feedback] = []
-    if specs is None and task.language == "python" and task.output == "code" and task.sandbox.scan:
-        flagged = scan_feedback(code)
-        if flagged is not None:
-            results.append(flagged)
+    flagged = scan_for(code, task) if specs is None else None
+    if flagged is not None:
+        results.append(flagged)
     for spec in task.feedback if specs is None else specs:
         kind = load_kind(spec.kind, task.source_dir)
         config = kind.Config.model_validate(spec.options)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import ModelError, RunError
-from .feedback import Feedback, combined_score, run_checks
+from .feedback import Feedback, combined_score, run_checks, scan_for
 from .graph import Turn, TurnGraph
 from .models import ModelPool, Request
 from .parsing import extract_code
@@ -386,4 +386,7 @@ async def _hidden_tests(run: Run, sandbox: Sandbox) -> dict[str, Any] | None:
         return {"passed": False, "score": 0.0, "summary": "no candidate to test"}
     spec = FeedbackSpec(kind="tests", code=run.task.hidden_tests)
     [fb] = await run_checks(best.candidate, run.task, sandbox, specs=[spec])
+    flagged = scan_for(best.candidate, run.task)  # a candidate that tampers with the harness passes nothing
+    if flagged is not None:
+        return {"passed": False, "score": 0.0, "summary": f"{flagged.summary}\n(hidden tests: {fb.summary})"}
     return {"passed": fb.passed, "score": fb.score, "summary": fb.summary}

@@ -96,6 +96,8 @@ def read_channel(data: bytes, key: str) -> PytestOutcome:
             _report(out, msg, seen, failed)
         elif kind == "finish":
             out.finished = True
+        elif kind == "tampered":
+            out.problems.append(f"{msg.get('id')}: {str(msg.get('what'))[:200]}")
     return out
 
 

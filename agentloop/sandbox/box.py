@@ -45,7 +45,10 @@ def _non_dumpable() -> None:
 
 def base_dir(parent: str | Path | None = None) -> Path:
     """The per-user folder holding every live sandbox (searchable, not listable, by others)."""
-    base = Path(parent or tempfile.gettempdir()) / f"agentloop-sandbox-{os.geteuid()}"
+    parent = Path(parent or tempfile.gettempdir())
+    if os.geteuid() == 0 and not confine.world_reachable(str(parent)):
+        parent = Path("/tmp")  # a fresh uid must be able to walk to its workdir (TMPDIR under a 0700 home)
+    base = parent / f"agentloop-sandbox-{os.geteuid()}"
     with contextlib.suppress(FileExistsError):
         base.mkdir(mode=0o711)
     st = os.lstat(base)

@@ -48,8 +48,6 @@ WRITE_OUTSIDE = """
 """
 
 
-@pytest.mark.xfail(strict=True, reason="verdict bug (reported to the lead): the C `tests` kind passes on exit status 0 "
-                   "alone, and a constructor's _exit(0) ends the program before main's asserts run")
 def test_constructor_exit_before_main_fails_the_tests(layer, tmp_path):
     """``_exit(0)`` from a constructor ends the test program with status 0 before any assert ran."""
     task = hostile_task(tmp_path / "task", layer=layer, candidate=CONSTRUCTOR_EXIT, language="c", entry_point="max3",

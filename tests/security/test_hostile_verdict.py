@@ -90,12 +90,6 @@ if not os.environ.get("HOSTILE_REEXEC"):
 
 # verdict bugs found by these tests, open at the time of writing (reported to the lead): strict, so
 # that a fix shows up as XPASS and the marker must go
-IN_PROCESS = ("pytest runs inside the candidate's process: a class patched at import decides what every test "
-              "reports, and the channel carries it faithfully")
-PAST_THE_SCAN = ("the AST scan misses a walk of the class tree (type.__subclasses__) and computed names "
-                 "(getattr(sys, 'mod' + 'ules')); in-process pytest then reports what the candidate wants")
-HIDDEN_UNSCANNED = ("hidden tests are never scanned (run_checks scans only the task's own checks), so an in-process "
-                    "forgery passes them: hidden_tests.passed is true for wrong code")
 
 HARNESS_ATTACKS = {
     "os._exit(0) at import": EXIT_AT_IMPORT,
@@ -119,7 +113,7 @@ def test_harness_attacks_one_after_another_all_fail(layer, tmp_path):
 
 
 @pytest.mark.parametrize("candidate", [
-    pytest.param(PATCH_RUNTEST, id="monkeypatched-runtest", marks=pytest.mark.xfail(strict=True, reason=IN_PROCESS)),
+    pytest.param(PATCH_RUNTEST, id="monkeypatched-runtest"),
     pytest.param(FORGED_REPORT, id="forged-junit-report"),
     pytest.param(REEXEC_WITH_CONFTEST, id="reexec-with-conftest"),
 ])
@@ -165,10 +159,8 @@ for name, module in list(getattr(sys, "mod" + "ules").items()):
 
 @pytest.mark.parametrize("candidate", [
     pytest.param(PATCH_RUNTEST_UNSEEN, id="runtest-via-sys.modules"),
-    pytest.param(PATCH_RUNTEST_VIA_CLASSES, id="runtest-via-the-class-tree",
-                 marks=pytest.mark.xfail(strict=True, reason=PAST_THE_SCAN)),
-    pytest.param(FORGE_CHANNEL, id="report-channel-sender-rewritten",
-                 marks=pytest.mark.xfail(strict=True, reason=PAST_THE_SCAN)),
+    pytest.param(PATCH_RUNTEST_VIA_CLASSES, id="runtest-via-the-class-tree"),
+    pytest.param(FORGE_CHANNEL, id="report-channel-sender-rewritten"),
 ])
 def test_in_process_attack_past_the_scan_fails_the_tests(layer, tmp_path, candidate):
     """With the scan on (the default): the harness reached through ``sys.modules`` instead of an import."""
@@ -176,7 +168,6 @@ def test_in_process_attack_past_the_scan_fails_the_tests(layer, tmp_path, candid
     assert_survived(run_pipeline(task), layer=layer)
 
 
-@pytest.mark.xfail(strict=True, reason=HIDDEN_UNSCANNED)
 def test_forged_channel_cannot_solve_a_run_with_hidden_tests(tmp_path):
     """End to end, default settings: wrong code must not come out solved, hidden tests passed, exit 0."""
     task = hostile_task(tmp_path / "task", layer="process", candidate=FORGE_CHANNEL, feedback=TESTS, then_good=False,
