@@ -93,6 +93,28 @@ def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Optiona
     typer.echo(json.dumps(run_json(record, graph)) if as_json else format_run(result, record=record, graph=graph))
 
 
+@app.command("sweep")
+def sweep_cmd(sweep_file: Path = typer.Argument(..., metavar="SWEEP.yaml", help="The sweep file (SPEC §6)."),
+              out: Path = typer.Option(..., "--out", help="Folder for results.csv, summary.md and plots."),
+              executor: str = typer.Option("local", "--executor", help="local or ray."),
+              address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (ray://host:10001)."),
+              store: Optional[Path] = StoreOpt,
+              quiet: bool = typer.Option(False, "--quiet", help="No progress bar.")) -> None:
+    """Run (or resume) an experiment grid over a suite; finished runs are reused."""
+    from .sweep import sweep_command
+    typer.echo(_guard(lambda: sweep_command(str(sweep_file), str(out), executor=executor, store=store,
+                                            address=address, progress=not quiet)))
+
+
+@app.command("plot")
+def plot_cmd(results: Path = typer.Argument(..., metavar="RESULTS", help="A sweep's --out folder or its results.json."),
+             out: Optional[Path] = typer.Option(None, "--out", help="Where to write the PNGs (default: next to RESULTS).")) -> None:
+    """Redraw a sweep's plots from its stored results."""
+    from .sweep import plot_command
+    for file in _guard(lambda: plot_command(str(results), str(out) if out else None)):
+        typer.echo(file)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
