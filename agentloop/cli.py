@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -66,10 +66,10 @@ def _finish(result: RunResult, as_json: bool) -> None:
 
 @app.command("run")
 def run_cmd(task_file: Path = typer.Argument(..., metavar="TASK.yaml", help="The task file."),
-            model: Optional[str] = typer.Option(None, "--model", help="Model URI for every role."),
+            model: str | None = typer.Option(None, "--model", help="Model URI for every role."),
             set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Override a task key."),
-            store: Optional[Path] = StoreOpt,
-            seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed."),
+            store: Path | None = StoreOpt,
+            seed: int | None = typer.Option(None, "--seed", help="Sampling seed."),
             as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout.")) -> None:
     """Run one task."""
     def body() -> RunResult:
@@ -79,14 +79,14 @@ def run_cmd(task_file: Path = typer.Argument(..., metavar="TASK.yaml", help="The
 
 
 @app.command("resume")
-def resume_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Optional[Path] = StoreOpt,
+def resume_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Path | None = StoreOpt,
                as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout.")) -> None:
     """Continue an interrupted run from its last finished turn."""
     _finish(_guard(lambda: resume(run_id, store=store, on_event=_progress)), as_json)
 
 
 @app.command("show")
-def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Optional[Path] = StoreOpt,
+def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Path | None = StoreOpt,
              as_json: bool = typer.Option(False, "--json", help="Print every turn as JSON.")) -> None:
     """Show the graph of turns of a stored run."""
     record, result, graph = _guard(lambda: load_run(run_id, store=store))
@@ -97,8 +97,8 @@ def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Optiona
 def sweep_cmd(sweep_file: Path = typer.Argument(..., metavar="SWEEP.yaml", help="The sweep file (SPEC §6)."),
               out: Path = typer.Option(..., "--out", help="Folder for results.csv, summary.md and plots."),
               executor: str = typer.Option("local", "--executor", help="local or ray."),
-              address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (ray://host:10001)."),
-              store: Optional[Path] = StoreOpt,
+              address: str | None = typer.Option(None, "--address", help="Ray cluster address (ray://host:10001)."),
+              store: Path | None = StoreOpt,
               quiet: bool = typer.Option(False, "--quiet", help="No progress bar.")) -> None:
     """Run (or resume) an experiment grid over a suite; finished runs are reused."""
     from .sweep import sweep_command
@@ -108,7 +108,7 @@ def sweep_cmd(sweep_file: Path = typer.Argument(..., metavar="SWEEP.yaml", help=
 
 @app.command("plot")
 def plot_cmd(results: Path = typer.Argument(..., metavar="RESULTS", help="A sweep's --out folder or its results.json."),
-             out: Optional[Path] = typer.Option(None, "--out", help="Where to write the PNGs (default: next to RESULTS).")) -> None:
+             out: Path | None = typer.Option(None, "--out", help="Where to write the PNGs (default: next to RESULTS).")) -> None:
     """Redraw a sweep's plots from its stored results."""
     from .sweep import plot_command
     for file in _guard(lambda: plot_command(str(results), str(out) if out else None)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from math import comb
 
 import pytest
@@ -55,7 +56,7 @@ def test_monotone_in_k_and_bounded(nc):
     n, c = nc
     values = [pass_at_k(n, c, k) for k in range(1, n + 1)]
     assert all(0.0 <= v <= 1.0 for v in values)
-    assert all(a <= b + 1e-12 for a, b in zip(values, values[1:]))
+    assert all(a <= b + 1e-12 for a, b in itertools.pairwise(values))
     assert values[-1] == (1.0 if c else 0.0)  # all n samples drawn: right iff any is right
 
 

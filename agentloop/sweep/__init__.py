@@ -8,7 +8,7 @@ from .driver import plan, run_sweep
 from .measures import pass_at_k
 from .spec import load_sweep
 
-__all__ = ["load_sweep", "pass_at_k", "plan", "run_sweep", "sweep_command", "plot_command"]
+__all__ = ["load_sweep", "pass_at_k", "plan", "plot_command", "run_sweep", "sweep_command"]
 
 
 def sweep_command(sweep_file: str, out: str, *, executor: str, store: str | None, address: str | None,

@@ -27,14 +27,14 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: Path, plt) -> Path:  # noqa: ANN001 - matplotlib objects
+def _save(fig, path: Path, plt) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
-def _axes(plt, title: str, xlabel: str, ylabel: str = "pass rate (hidden tests)"):  # noqa: ANN001
+def _axes(plt, title: str, xlabel: str, ylabel: str = "pass rate (hidden tests)"):
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel)

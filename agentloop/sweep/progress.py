@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from types import TracebackType
+from typing import Self
 
 from .measures import RunFacts
 from .spec import TotalBudget
@@ -25,13 +26,13 @@ class Tally:
         self._bar = _make_bar(show)
         self._task_id = None
 
-    def __enter__(self) -> Tally:
+    def __enter__(self) -> Self:
         if self._bar is not None:
             self._bar.start()
             self._task_id = self._bar.add_task("sweep", total=self.total, rate="–", tokens=0)
         return self
 
-    def __exit__(self, kind: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._bar is not None:
             self._bar.stop()
 
@@ -53,12 +54,19 @@ class Tally:
                              rate=f"{passed}/{len(self.facts)} ({passed / len(self.facts):.0%})")
 
 
-def _make_bar(show: bool):  # noqa: ANN202 - rich's Progress, optional
+def _make_bar(show: bool):
     if not show:
         return None
     try:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
     except ImportError:
         return None
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -41,7 +41,7 @@ def ray_job(job_data: dict[str, Any], prior: dict[str, Any] | None) -> dict[str,
             store.close()
 
 
-def _connect(address: str | None):  # noqa: ANN202 - the ray module
+def _connect(address: str | None):
     try:
         import ray
     except ImportError:

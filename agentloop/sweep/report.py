@@ -62,8 +62,8 @@ def summary_markdown(results: Results) -> str:
     lines = [f"# Sweep results: {Path(results.sweep).name}", "",
              f"- Tests the loops saw (their visible checks): {seen}.",
              "- Tests that decided every score below: each task's `hidden_tests`, never shown to any agent.",
-             f"- Runs: {len(results.runs)} of {results.planned} planned over {results.tasks} tasks."
-             + (f" Stopped early: {results.stopped}." if results.stopped else ""), ""]
+             (f"- Runs: {len(results.runs)} of {results.planned} planned over {results.tasks} tasks."
+              + (f" Stopped early: {results.stopped}." if results.stopped else "")), ""]
     ks = sorted({k for s in sums for k in s["pass_at_k"]})
     head = ["configuration", "strategy", "samples"] + [f"pass@{k}" for k in ks]
     head += ["coverage (oracle)", "tokens/sample", "prompt/completion per sample", "calls/sample", "seconds/task",
@@ -86,12 +86,15 @@ def summary_markdown(results: Results) -> str:
             lines.append(f"- **{s['configuration']}**: {s['pass_name']} over {s['samples']} sample(s) per task; "
                          f"submission picked by: {s['selection']}; {s['candidates_per_sample']} candidates and "
                          f"{s['model_calls_per_sample']} model calls per sample; {s['errors']} run(s) ended in error{cost}.")
-    lines += ["", "pass@k: the unbiased estimator of Chen et al. (2021) over the n samples (seeds) of each task, "
+    lines += ["", _LEGEND, ""]
+    return "\n".join(lines)
+
+
+_LEGEND = ("pass@k: the unbiased estimator of Chen et al. (2021) over the n samples (seeds) of each task, "
               "averaged over tasks; a sample is one whole run of the configuration and counts as correct when the "
               "candidate it submitted passes the hidden tests. Only a configuration with a single candidate per sample "
               "reports the model's own pass@k. Coverage (oracle): the share of tasks where any candidate of any sample "
-              "passes the hidden tests — an upper bound no visible-test selection is guaranteed to reach.", ""]
-    return "\n".join(lines)
+              "passes the hidden tests — an upper bound no visible-test selection is guaranteed to reach.")
 
 
 def write_all(results: Results, out: Path) -> list[Path]:
