@@ -99,11 +99,12 @@ def sweep_cmd(sweep_file: Path = typer.Argument(..., metavar="SWEEP.yaml", help=
               executor: str = typer.Option("local", "--executor", help="local or ray."),
               address: str | None = typer.Option(None, "--address", help="Ray cluster address (ray://host:10001)."),
               store: Path | None = StoreOpt,
+              all_tasks: bool = typer.Option(False, "--all-tasks", help="Ignore the file's `limit`: every task."),
               quiet: bool = typer.Option(False, "--quiet", help="No progress bar.")) -> None:
     """Run (or resume) an experiment grid over a suite; finished runs are reused."""
     from .sweep import sweep_command
     typer.echo(_guard(lambda: sweep_command(str(sweep_file), str(out), executor=executor, store=store,
-                                            address=address, progress=not quiet)))
+                                            address=address, progress=not quiet, all_tasks=all_tasks)))
 
 
 @app.command("plot")

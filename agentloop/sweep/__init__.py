@@ -12,14 +12,15 @@ __all__ = ["load_sweep", "pass_at_k", "plan", "plot_command", "run_sweep", "swee
 
 
 def sweep_command(sweep_file: str, out: str, *, executor: str, store: str | None, address: str | None,
-                  progress: bool) -> str:
+                  progress: bool, all_tasks: bool = False) -> str:
     """What ``agentloop sweep`` does; returns the text it prints (the summary)."""
     from ..errors import InputError
     if executor not in ("local", "ray"):
         raise InputError(f"--executor: expected local or ray, not '{executor}'")
     if address is not None and executor != "ray":
         raise InputError("--address: only with --executor ray")
-    run_sweep(sweep_file, out, executor=executor, store=store, address=address, progress=progress)
+    run_sweep(sweep_file, out, executor=executor, store=store, address=address, progress=progress,
+              all_tasks=all_tasks)
     from pathlib import Path
     return (Path(out) / "summary.md").read_text(encoding="utf-8")
 

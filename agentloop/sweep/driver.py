@@ -24,11 +24,14 @@ from .spec import Config, Sweep, fill_models, load_sweep
 from .suites import SuiteTask, load_suite, select
 
 
-def plan(sweep: Sweep) -> tuple[list[Job], list[SuiteTask]]:
-    """Every (seed, task, configuration) as a job, each task validated with the configuration applied."""
+def plan(sweep: Sweep, *, all_tasks: bool = False) -> tuple[list[Job], list[SuiteTask]]:
+    """Every (seed, task, configuration) as a job, each task validated with the configuration applied.
+
+    ``all_tasks`` ignores the file's ``limit``.
+    """
     spec = sweep.spec
     tasks = select(load_suite(spec.suite, sweep.base_dir, sweep_path=sweep.path), names=spec.tasks,
-                   limit=spec.limit, sweep_path=sweep.path)
+                   limit=None if all_tasks else spec.limit, sweep_path=sweep.path)
     for task in tasks:
         if not task.data.get("hidden_tests"):
             raise TaskFileError(task.label, "hidden_tests", "a sweep scores on tests the loop never sees: "
@@ -73,10 +76,11 @@ def _seen(tasks: list[SuiteTask]) -> dict[str, int]:
 
 
 def run_sweep(path: str | Path, out: str | Path, *, executor: str = "local", store: str | Path | None = None,
-              address: str | None = None, progress: bool = True, plots: bool = True) -> Results:
+              address: str | None = None, progress: bool = True, plots: bool = True,
+              all_tasks: bool = False) -> Results:
     """Run (or resume) the sweep in ``path`` and write its results under ``out``."""
     sweep = load_sweep(path)
-    jobs, tasks = plan(sweep)  # all input errors surface here, before anything is written
+    jobs, tasks = plan(sweep, all_tasks=all_tasks)  # all input errors surface here, before anything is written
     if plots:
         from .plots import _pyplot
         _pyplot()  # a missing matplotlib is bad input too: fail before the first run

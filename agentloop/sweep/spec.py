@@ -136,6 +136,8 @@ def load_sweep(path: str | Path) -> Sweep:
         loc = tuple(err["loc"])
         raise TaskFileError(doc.path, _dotted(loc), _message(err), doc.line_of(loc)) from None
     base = path.resolve().parent
+    for role, uri in spec.models.items():  # checked even where every configuration overrides it
+        _normalize(uri, base, doc, ("models", role))
     configs = expand(spec, doc, base)
     return Sweep(spec=spec, configs=configs, path=doc.path, base_dir=base)
 
