@@ -39,9 +39,15 @@ def _store_tokens(db, config, task):
 @pytest.fixture
 def swept(tmp_path):
     sweep = write_experiment(tmp_path)
-    proc = run_cli("sweep", str(sweep), "--out", "out", "--store", "s.db", "--quiet", cwd=tmp_path)
+    proc = run_cli("sweep", str(sweep), "--out", "out", "--store", "s.db", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     return tmp_path, proc
+
+
+def test_progress_goes_to_stderr_with_the_running_pass_rate(swept):
+    _, proc = swept
+    assert "12/12" in proc.stderr and "pass 6/12 (50%)" in proc.stderr and "ETA" in proc.stderr
+    assert "pass 6/12" not in proc.stdout
 
 
 def test_tiny_sweep_gives_the_exact_table(swept):
@@ -122,3 +128,19 @@ def test_a_second_sweep_reuses_the_runs_it_shares(swept):
     rows = {(r["configuration"], r["task"]): r for r in _rows(folder / "out2" / "results.csv")}
     assert rows[("again", "double")]["passing"] == "3" and rows[("again", "neg")]["passing"] == "2"
     assert rows[("again", "double")]["samples"] == "4"
+
+
+def test_the_overall_budget_stops_new_runs_and_says_so(tmp_path):
+    sweep = write_experiment(tmp_path, total_budget={"max_tokens": 1})
+    proc = run_cli("sweep", str(sweep), "--out", "out", "--store", "s.db", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Runs: 1 of 12 planned over 2 tasks. Stopped early: total_budget.max_tokens (1) reached." in proc.stdout
+    rows = _rows(tmp_path / "out" / "results.csv")
+    assert [(r["configuration"], r["task"], r["samples"]) for r in rows] == [("single", "double", "1")]
+
+
+def test_plot_of_something_that_is_not_results_is_exit_2(tmp_path):
+    (tmp_path / "results.json").write_text("{}")
+    proc = run_cli("plot", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "not a sweep's results" in proc.stderr
+    assert not list(tmp_path.glob("*.png"))
