@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..api import aresume, arun
+from ..api import arun
 from ..errors import RunNotFoundError
 from ..feedback import run_checks
 from ..graph import Turn
 from ..models import ModelPool
+from ..orchestrator import execute
 from ..sandbox import Sandbox
 from ..store import Store
 from ..task import FeedbackSpec, Task
@@ -65,7 +66,8 @@ async def execute_job(job: Job, *, store: Store, ledger: Ledger, shared: ModelPo
         task = job.task()
         pool = run_pool(shared, task.models)
         if run_id is not None:  # interrupted (or failed) earlier: continue from its last finished turn
-            await aresume(run_id, store=store)
+            record = store.get_run(run_id)
+            await execute(task, store=store, models=record.models, seed=record.seed, run_id=run_id, pool=pool)
         else:
             def remember(event: dict[str, Any]) -> None:
                 if event["event"] == "start":  # the run row exists: map the key to it before any turn
