@@ -35,7 +35,9 @@ SCRIPTS = {
     "refine2": {"double": [{"solver": [WRONG_DOUBLE], "refiner": [GOOD_DOUBLE]},
                            {"solver": [WRONG_DOUBLE], "refiner": [SNEAKY_DOUBLE]},
                            {"solver": [GOOD_DOUBLE]}],
-                "neg": [{"solver": [BAD_NEG]}, {"solver": [GOOD_NEG]}, {"solver": [BAD_NEG]}]},
+                # seed 0: a reply without code (a candidate that fails everything), then a wrong refinement
+                "neg": [{"solver": ["I cannot write code."], "refiner": [BAD_NEG]}, {"solver": [GOOD_NEG]},
+                        {"solver": [BAD_NEG]}]},
 }
 
 

@@ -38,7 +38,7 @@ def test_ray_executor_matches_the_local_one(tmp_path, local_ray):
     # the runs came back into the driver's store, turns and all, and a rerun reuses them
     con = sqlite3.connect(tmp_path / "ray.db")
     assert con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 12
-    assert con.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 14
+    assert con.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 15
     con.close()
     again = run_sweep(sweep, tmp_path / "ray2", executor="ray", store=tmp_path / "ray.db", progress=False)
     assert sorted(r.run_id for r in again.runs) == sorted(r.run_id for r in remote.runs)

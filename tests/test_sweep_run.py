@@ -18,7 +18,7 @@ EXPECTED = {
     ("single", "double"): (3, 2, 3, 3, 1),
     ("single", "neg"): (3, 1, 3, 3, 1),
     ("refine2", "double"): (3, 2, 5, 5, 1),  # seeds 0 and 1 fail the visible test first and are refined
-    ("refine2", "neg"): (3, 1, 3, 3, 1),
+    ("refine2", "neg"): (3, 1, 4, 4, 1),  # seed 0's first reply had no code: refined once
 }
 
 
@@ -83,7 +83,8 @@ def test_pass_rate_by_turn_counts_hidden_verdicts_of_the_best_so_far(swept):
     folder, _ = swept
     results = read_results(folder / "out")
     refine = [r for r in results.runs if r.config == "refine2"]
-    # after one candidate 2 of 6 runs hold a hidden-passing submission; after two, 3 of 6
+    # after one candidate 2 of 6 runs hold a hidden-passing submission; after two, 3 of 6 (a reply without
+    # code counts as a failing candidate, so every run has a verdict at every turn)
     assert pass_by_turn(refine) == [(1, pytest.approx(2 / 6)), (2, pytest.approx(3 / 6))]
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from .measures import RunFacts, pass_at_k, value_at
 
+TURN_STRATEGIES = ("refine", "tree", "reflexion", "magicore")  # turn by turn: pass rate by turn is drawn
+
 # strategies whose submission is not simply "the candidate": the label says how it was picked
 _PICKS = {"best_of_n": "best of the candidates by the visible checks",
           "tree": "best node of the search by the visible checks",

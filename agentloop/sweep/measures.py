@@ -88,6 +88,8 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
     calls = sum(1 for t in turns if not t.model.startswith("agentloop:"))
     calls += sum(f.details.get("model_calls", 0) for t in turns for f in t.feedback)
     cands = graph.candidates()
+    # a reply with no code block is a candidate that fails every test, hidden ones included
+    hidden = {**{t.id: False for t in cands if t.candidate is None}, **hidden}
     scored_all = all(t.id in hidden for t in cands)
     model_tests = any(f.kind == "model_tests" or f.details.get("model_written_tests") for t in turns for f in t.feedback)
     return RunFacts(run_id=record.id, task=record.task_name, config=config, seed=seed, status=record.status,

@@ -11,10 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from .aggregate import config_summary, pass_by_compute, pass_by_turn
+from .aggregate import TURN_STRATEGIES, config_summary, pass_by_compute, pass_by_turn
 from .report import Results
-
-TURN_STRATEGIES = ("refine", "tree", "reflexion", "magicore")
 
 
 def _pyplot():

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .aggregate import ConfigInfo, config_summary, task_rows
+from .aggregate import (
+    TURN_STRATEGIES,
+    ConfigInfo,
+    config_summary,
+    pass_by_turn,
+    task_rows,
+)
 from .measures import RunFacts
 
 CSV_COLUMNS = ["configuration", "task", "samples", "passing", "pass_at_1", "any_candidate_passes", "candidates",
@@ -86,8 +92,19 @@ def summary_markdown(results: Results) -> str:
             lines.append(f"- **{s['configuration']}**: {s['pass_name']} over {s['samples']} sample(s) per task; "
                          f"submission picked by: {s['selection']}; {s['candidates_per_sample']} candidates and "
                          f"{s['model_calls_per_sample']} model calls per sample; {s['errors']} run(s) ended in error{cost}.")
+    lines += _by_turn(results)
     lines += ["", _LEGEND, ""]
     return "\n".join(lines)
+
+
+def _by_turn(results: Results) -> list[str]:
+    """Pass rate had each run stopped after t candidates, for the turn-by-turn strategies."""
+    out = []
+    for c in results.configs:
+        curve = pass_by_turn([r for r in results.runs if r.config == c.name]) if c.strategy in TURN_STRATEGIES else None
+        if curve:
+            out.append(f"- **{c.name}**: " + ", ".join(f"after {t}: {rate:.3f}" for t, rate in curve))
+    return ["", "## Pass rate by turn (hidden tests; the run stopped after t candidates)", "", *out] if out else []
 
 
 _LEGEND = ("pass@k: the unbiased estimator of Chen et al. (2021) over the n samples (seeds) of each task, "
