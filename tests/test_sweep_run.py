@@ -58,7 +58,9 @@ def test_tiny_sweep_gives_the_exact_table(swept):
         samples, passing, candidates, calls, oracle = EXPECTED[(row["configuration"], row["task"])]
         assert (int(row["samples"]), int(row["passing"]), int(row["candidates"]), int(row["model_calls"]),
                 int(row["any_candidate_passes"]), int(row["errors"])) == (samples, passing, candidates, calls, oracle, 0)
-        assert float(row["pass_at_1"]) == pytest.approx(passing / samples, abs=1e-4)
+        assert float(row["pass_rate"]) == pytest.approx(passing / samples, abs=1e-4)
+        # a row whose submissions were picked among several candidates says so, next to its pass rate
+        assert row["picked_by"] == ("none" if candidates == samples else "visible checks (<= 2 candidates)")
         # compute is what the stored turns used, prompt and completion both counted
         assert int(row["tokens"]) == _store_tokens(folder / "s.db", row["configuration"], row["task"])
         assert int(row["tokens"]) == int(row["prompt_tokens"]) + int(row["completion_tokens"]) > 0
@@ -70,7 +72,9 @@ def test_summary_reports_pass_at_k_per_k_with_honest_labels(swept):
     assert proc.stdout.strip() == summary.strip()  # the CLI prints the summary
     # pass@1 = mean(2/3, 1/3); pass@2 = mean(1, 1 - C(2,2)/C(3,2)); pass@3 = 1 (each task passed once)
     single = next(line for line in summary.splitlines() if line.startswith("| single |"))
-    assert "| 3 | 0.500 | 0.833 | 1.000 |" in single
+    assert "| none | 3 | 0.500 | 0.833 | 1.000 |" in single
+    refine = next(line for line in summary.splitlines() if line.startswith("| refine2 |"))
+    assert "| visible checks (<= 2 candidates) | 3 | 0.500 | 0.833 | 1.000 |" in refine
     assert "hidden_tests" in summary and "compile (2 of 2 tasks), tests (1 of 2 tasks)" in summary
     refine_note = next(line for line in summary.splitlines() if line.startswith("- **refine2**"))
     assert "pass@k of refine(max_turns=2, critic=False) submissions" in refine_note

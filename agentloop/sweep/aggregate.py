@@ -50,12 +50,15 @@ def task_rows(runs: list[RunFacts], configs: list[ConfigInfo]) -> list[dict[str,
     groups = by_config_task(runs)
     order = {c.name: i for i, c in enumerate(configs)}
     rows = []
+    info = {c.name: c for c in configs}
     for (config, task), group in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 1 << 30), kv[0][1])):
         oracle = [r.any_passed for r in group]
+        picked = picked_by(info[config], group) if config in info else ""
         costs = [r.cost_usd for r in group if r.cost_usd is not None]
         rows.append({"configuration": config, "task": task, "samples": len(group),
                      "passing": sum(r.passed for r in group),
-                     "pass_at_1": round(pass_at_k(len(group), sum(r.passed for r in group), 1), 4),
+                     "pass_rate": round(pass_at_k(len(group), sum(r.passed for r in group), 1), 4),
+                     "picked_by": picked,
                      "any_candidate_passes": "" if None in oracle else int(any(oracle)),
                      "candidates": sum(r.candidates for r in group),
                      "prompt_tokens": sum(r.prompt_tokens for r in group),
@@ -65,6 +68,15 @@ def task_rows(runs: list[RunFacts], configs: list[ConfigInfo]) -> list[dict[str,
                      "cost_usd": round(sum(costs), 6) if costs else "",
                      "errors": sum(r.status == "error" for r in group)})
     return rows
+
+
+def picked_by(info: ConfigInfo, runs: list[RunFacts]) -> str:
+    """Short form of ``selection``: ``none`` only when no run made more than one candidate."""
+    most = max((r.candidates for r in runs), default=0)
+    if most <= 1:
+        return "none"
+    model = info.strategy == "codet" or any(r.model_tests for r in runs)
+    return f"visible checks{' + model-written tests' if model else ''} (<= {most} candidates)"
 
 
 def selection(info: ConfigInfo, runs: list[RunFacts]) -> str:
@@ -90,7 +102,7 @@ def config_summary(info: ConfigInfo, runs: list[RunFacts]) -> dict[str, Any]:
     single = max(r.candidates for r in runs) <= 1
     return {"configuration": info.name, "label": info.label, "tasks": len(groups), "samples": n_min,
             "pass_at_k": pak, "pass_name": "pass@k" if single else f"pass@k of {info.label} submissions",
-            "selection": selection(info, runs),
+            "selection": selection(info, runs), "picked_by": picked_by(info, runs),
             "coverage": round(mean(1.0 if any(r.passed for r in g) else 0.0 for g in groups), 4),
             "oracle_coverage": None if None in oracle else round(mean(float(o) for o in oracle), 4),
             "tokens_per_task": round(mean(sum(r.tokens for r in g) for g in groups), 1),

@@ -17,7 +17,7 @@ from .aggregate import (
 )
 from .measures import RunFacts
 
-CSV_COLUMNS = ["configuration", "task", "samples", "passing", "pass_at_1", "any_candidate_passes", "candidates",
+CSV_COLUMNS = ["configuration", "task", "samples", "passing", "pass_rate", "picked_by", "any_candidate_passes", "candidates",
                "prompt_tokens", "completion_tokens", "tokens", "model_calls", "seconds", "cost_usd", "errors"]
 
 
@@ -71,15 +71,15 @@ def summary_markdown(results: Results) -> str:
              (f"- Runs: {len(results.runs)} of {results.planned} planned over {results.tasks} tasks."
               + (f" Stopped early: {results.stopped}." if results.stopped else "")), ""]
     ks = sorted({k for s in sums for k in s["pass_at_k"]})
-    head = ["configuration", "strategy", "samples"] + [f"pass@{k}" for k in ks]
+    head = ["configuration", "strategy", "submission picked by", "samples"] + [f"pass@{k}" for k in ks]
     head += ["coverage (oracle)", "tokens/sample", "prompt/completion per sample", "calls/sample", "seconds/task",
              "tokens/task"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in sums:
         if not s["tasks"]:
-            lines.append(f"| {s['configuration']} | {s['label']} | 0 |" + " – |" * (len(head) - 3))
+            lines.append(f"| {s['configuration']} | {s['label']} | – | 0 |" + " – |" * (len(head) - 4))
             continue
-        cells = [s["configuration"], f"`{s['label']}`", str(s["samples"])]
+        cells = [s["configuration"], f"`{s['label']}`", s["picked_by"], str(s["samples"])]
         cells += [_fmt(s["pass_at_k"].get(k)) for k in ks]
         cells += [_fmt(s["oracle_coverage"]), _fmt(s["tokens_per_sample"]),
                   f"{s['prompt_tokens_per_sample']:.0f} / {s['completion_tokens_per_sample']:.0f}",
