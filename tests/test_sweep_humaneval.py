@@ -76,3 +76,19 @@ def test_stored_prompts_never_contain_the_hidden_tests(tmp_path):
         assert secret, task_id
         for sentinel in ["def check(candidate)", "test_humaneval_check", *secret]:
             assert sentinel not in shown, (task_id, sentinel)
+
+
+async def test_a_candidates_own_test_functions_are_never_collected():
+    task = next(Task.from_dict(t.data) for t in humaneval_tasks() if t.name == "HumanEval_2")
+    cheat = ("def truncate_number(number):\n    return 0.0\n\n"
+             "def test_cheat():\n    pass\n\ndef check(candidate):\n    pass\n")
+    sandbox = Sandbox()
+    try:
+        visible, hidden = await run_checks(cheat, task, sandbox, specs=[
+            FeedbackSpec(kind="tests", code=task.feedback[1].options["code"]),
+            FeedbackSpec(kind="tests", code=task.hidden_tests)])
+    finally:
+        sandbox.close()
+    assert not visible.passed and not hidden.passed
+    for fb in (visible, hidden):
+        assert fb.score == 0.0 and not any("cheat" in name for name in fb.details.get("names", [])), fb.details

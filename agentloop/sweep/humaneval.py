@@ -4,8 +4,8 @@ Each problem becomes a task: the function's signature and docstring are the star
 docstring's ``>>>`` examples become visible unit tests (the loop sees them), and the package's
 ``check`` function becomes ``hidden_tests`` (the loop never sees it; it decides the score). The
 hidden test module defines the prompt's code first (HumanEval checks may call helpers the prompt
-defines, like ``poly``), then imports the candidate over it, as ``prompt + completion + test``
-does in the package's own ``check_correctness``.
+defines, like ``poly``), then imports the candidate's entry point over it, as
+``prompt + completion + test`` does in the package's own ``check_correctness``.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def visible_tests(prompt: str, entry: str) -> str | None:
         cases.append((call, expected))
     if not cases:
         return None
-    body = [f"from solution import {entry}", "from solution import *", ""]
+    # only the entry point: a star import would let a candidate's own test_* functions be collected
+    body = [f"from solution import {entry}", ""]
     for i, (call, expected) in enumerate(cases):
         body.append(f"def test_example_{i}():\n    assert {call} == {expected}\n")
     return "\n".join(body)
@@ -68,8 +69,10 @@ def visible_tests(prompt: str, entry: str) -> str | None:
 def hidden_tests(problem: dict[str, Any]) -> str:
     """The package's ``check`` as a pytest test against the candidate's entry point."""
     entry = problem["entry_point"]
-    return (f"{problem['prompt']}\n    pass\n\n"  # the prompt's helpers; its stub is replaced by the import below
-            f"from solution import *\nfrom solution import {entry}\n\n{problem['test']}\n\n"
+    # the prompt's own code first (check() may call its helpers, e.g. poly), then the candidate's entry
+    # point over the prompt's stub; no star import: a candidate's test_* functions must not be collected
+    return (f"{problem['prompt']}\n    pass\n\n"
+            f"from solution import {entry}\n\n{problem['test']}\n\n"
             f"def test_humaneval_check():\n    check({entry})\n")
 
 

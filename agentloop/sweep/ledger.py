@@ -63,7 +63,3 @@ class Ledger:
     def scored(self, key: str, hidden: dict[str, bool]) -> None:
         """Store the hidden-test verdict of each candidate (turn id → passed)."""
         self._db.execute("UPDATE sweep_runs SET hidden_json = ? WHERE key = ?", (json.dumps(hidden), key))
-
-    def count(self) -> int:
-        """How many runs the ledger knows."""
-        return self._db.execute("SELECT COUNT(*) FROM sweep_runs").fetchone()[0]

@@ -58,7 +58,10 @@ def write_csv(results: Results, path: Path) -> None:
 def _fmt(value: Any) -> str:
     if value is None:
         return "–"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    if not isinstance(value, float):
+        return str(value)
+    # rates keep three decimals; counts of tokens, seconds and calls only the digits that matter
+    return f"{value:.3f}" if value <= 1 else f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
 def summary_markdown(results: Results) -> str:
