@@ -32,8 +32,12 @@ def _save(fig, path: Path, plt) -> Path:
     return path
 
 
-def _axes(plt, title: str, xlabel: str, ylabel: str = "pass rate (hidden tests)"):
+def _axes(plt, title: str, xlabel: str, ylabel: str = "pass rate (hidden tests)", *, counts: bool = False):
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    if counts:  # k and turns are whole numbers
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -48,7 +52,7 @@ def draw(results: Results, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     runs = {c.name: [r for r in results.runs if r.config == c.name] for c in results.configs}
     written = []
-    fig, ax = _axes(plt, "pass@k against k (scored on hidden tests)", "k (samples)", "pass@k")
+    fig, ax = _axes(plt, "pass@k against k (scored on hidden tests)", "k (samples)", "pass@k", counts=True)
     for c in results.configs:
         pak = config_summary(c, runs[c.name])["pass_at_k"] if runs[c.name] else {}
         if pak:
@@ -63,7 +67,7 @@ def draw(results: Results, out: Path) -> list[Path]:
                 ax.plot([x for x, _ in curve], [y for _, y in curve], drawstyle="steps-post", label=c.name)
         ax.legend(fontsize=8) if ax.lines else ax.text(0.5, 0.5, "candidates not scored", ha="center")
         written.append(_save(fig, out / f"pass_vs_{axis}.png", plt))
-    fig, ax = _axes(plt, "pass rate by turn (run stopped after t candidates)", "candidates (turn)")
+    fig, ax = _axes(plt, "pass rate by turn (run stopped after t candidates)", "candidates (turn)", counts=True)
     for c in results.configs:
         curve = pass_by_turn(runs[c.name]) if c.strategy in TURN_STRATEGIES else None
         if curve:
