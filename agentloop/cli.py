@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -67,10 +67,10 @@ def _finish(result: RunResult, as_json: bool) -> None:
 
 @app.command("run")
 def run_cmd(task_file: Path = typer.Argument(..., metavar="TASK.yaml", help="The task file."),
-            model: Optional[str] = typer.Option(None, "--model", help="Model URI for every role."),
+            model: str | None = typer.Option(None, "--model", help="Model URI for every role."),
             set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Override a task key."),
-            store: Optional[Path] = StoreOpt,
-            seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed."),
+            store: Path | None = StoreOpt,
+            seed: int | None = typer.Option(None, "--seed", help="Sampling seed."),
             as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout.")) -> None:
     """Run one task."""
     def body() -> RunResult:
@@ -80,14 +80,14 @@ def run_cmd(task_file: Path = typer.Argument(..., metavar="TASK.yaml", help="The
 
 
 @app.command("resume")
-def resume_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Optional[Path] = StoreOpt,
+def resume_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Path | None = StoreOpt,
                as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout.")) -> None:
     """Continue an interrupted run from its last finished turn."""
     _finish(_guard(lambda: resume(run_id, store=store, on_event=_progress, stop_signals=STOP_SIGNALS)), as_json)
 
 
 @app.command("show")
-def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Optional[Path] = StoreOpt,
+def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Path | None = StoreOpt,
              as_json: bool = typer.Option(False, "--json", help="Print every turn as JSON.")) -> None:
     """Show the graph of turns of a stored run."""
     record, result, graph = _guard(lambda: load_run(run_id, store=store))
@@ -97,7 +97,7 @@ def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Optiona
 @app.command("report")
 def report_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"),
                out: Path = typer.Option(..., "-o", "--output", metavar="FILE.html", help="Where to write the page."),
-               store: Optional[Path] = StoreOpt) -> None:
+               store: Path | None = StoreOpt) -> None:
     """Write one self-contained HTML page of a stored run (graph, prompts, outputs, diffs, feedback)."""
     from .report import write_report  # jinja2 and the page's assets load only for this command
 
@@ -106,17 +106,39 @@ def report_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"),
 
 
 @app.command("export")
-def export_cmd(run_ids: Optional[list[str]] = typer.Argument(None, metavar="[RUN_ID]...", help="Runs (default: all)."),
+def export_cmd(run_ids: list[str] | None = typer.Argument(None, metavar="[RUN_ID]...", help="Runs (default: all)."),
                fmt: str = typer.Option(..., "--format", metavar="sft|dpo|critique", help="What to export."),
                out: Path = typer.Option(..., "-o", "--output", metavar="FILE.jsonl", help="Where to write the lines."),
-               min_score: Optional[float] = typer.Option(None, "--min-score", help="Only examples whose target "
+               min_score: float | None = typer.Option(None, "--min-score", help="Only examples whose target "
                                                          "candidate (solution, chosen, refined) scored at least this."),
-               store: Optional[Path] = StoreOpt) -> None:
+               store: Path | None = StoreOpt) -> None:
     """Write training data (SFT conversations, DPO pairs, critique records) from stored runs as JSONL."""
     from .export import export
 
     count = _guard(lambda: export(fmt, run_ids or [], out, store=store, min_score=min_score))
     typer.echo(f"wrote {count} {fmt} lines to {out}", err=True)
+
+@app.command("sweep")
+def sweep_cmd(sweep_file: Path = typer.Argument(..., metavar="SWEEP.yaml", help="The sweep file (SPEC §6)."),
+              out: Path = typer.Option(..., "--out", help="Folder for results.csv, summary.md and plots."),
+              executor: str = typer.Option("local", "--executor", help="local or ray."),
+              address: str | None = typer.Option(None, "--address", help="Ray cluster address (ray://host:10001)."),
+              store: Path | None = StoreOpt,
+              all_tasks: bool = typer.Option(False, "--all-tasks", help="Ignore the file's `limit`: every task."),
+              quiet: bool = typer.Option(False, "--quiet", help="No progress bar.")) -> None:
+    """Run (or resume) an experiment grid over a suite; finished runs are reused."""
+    from .sweep import sweep_command
+    typer.echo(_guard(lambda: sweep_command(str(sweep_file), str(out), executor=executor, store=store,
+                                            address=address, progress=not quiet, all_tasks=all_tasks)))
+
+
+@app.command("plot")
+def plot_cmd(results: Path = typer.Argument(..., metavar="RESULTS", help="A sweep's --out folder or its results.json."),
+             out: Path | None = typer.Option(None, "--out", help="Where to write the PNGs (default: next to RESULTS).")) -> None:
+    """Redraw a sweep's plots from its stored results."""
+    from .sweep import plot_command
+    for file in _guard(lambda: plot_command(str(results), str(out) if out else None)):
+        typer.echo(file)
 
 
 def main() -> None:

@@ -22,6 +22,14 @@ from .yamlfile import YamlDoc, load_yaml_file
 ROLES = ("solver", "critic", "tester", "refiner", "judge")
 
 
+def known_roles(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` if every key is ``default`` or a role name (a pydantic validator's body)."""
+    for role in value:
+        if role != "default" and role not in ROLES:
+            raise ValueError(f"unknown role '{role}' (expected default or one of {', '.join(ROLES)})")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -106,10 +114,7 @@ class Task(_Strict):
     @field_validator("models", "sampling")
     @classmethod
     def _known_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for role in value:
-            if role != "default" and role not in ROLES:
-                raise ValueError(f"unknown role '{role}' (expected default or one of {', '.join(ROLES)})")
-        return value
+        return known_roles(value)
 
     @model_validator(mode="after")
     def _models_have_default(self) -> Task:

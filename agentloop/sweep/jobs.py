@@ -1,0 +1,139 @@
+"""One unit of sweep work: a (task, configuration, seed) run, started, resumed or reused, then scored.
+
+The same ``execute_job`` runs in the driver (local executor) and on a Ray worker (against a
+scratch store whose rows are then copied into the driver's store), so both executors give the
+same results. Scoring runs the task's ``hidden_tests`` the way the orchestrator does at the end
+of a run (a ``tests`` check in the sandbox), on every distinct candidate when asked to, after
+the run has finished: no agent ever sees these verdicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..api import arun
+from ..errors import RunNotFoundError
+from ..feedback import run_checks
+from ..graph import Turn
+from ..models import ModelPool
+from ..orchestrator import execute
+from ..sandbox import Sandbox
+from ..store import Store
+from ..task import FeedbackSpec, Task
+from .ledger import Ledger
+
+FINISHED = ("solved", "unsolved")
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything one run needs, as plain data (it travels to Ray workers)."""
+
+    key: str
+    task_name: str
+    config: str
+    seed: int
+    task_data: dict[str, Any]  # the suite task with the configuration applied (strategy, models, budget…)
+    base_dir: str | None
+    score_candidates: bool = True
+
+    def task(self) -> Task:
+        """The validated task of this run."""
+        return Task.from_dict(self.task_data, base_dir=self.base_dir, label=f"{self.task_name} [{self.config}]")
+
+
+def run_pool(shared: ModelPool, models: dict[str, str]) -> ModelPool:
+    """A pool for one run: loaded models are shared between runs, scripted ones are not.
+
+    A scripted model is a queue of replies; shared between runs, which run gets which reply would
+    depend on scheduling. A fresh one per run makes every run replay its script from the start.
+    """
+    pool = ModelPool()
+    for uri in models.values():
+        if not uri.startswith("scripted:"):
+            pool.add(shared.get(uri))
+    return pool
+
+
+async def execute_job(job: Job, *, store: Store, ledger: Ledger, shared: ModelPool) -> str:
+    """Run, resume or reuse the job's run and score its candidates; returns the run id."""
+    known = ledger.lookup(job.key)
+    run_id, hidden = known if known else (None, None)
+    status = store.get_run(run_id).status if run_id else None
+    if status not in FINISHED:
+        task = job.task()
+        pool = run_pool(shared, task.models)
+        if run_id is not None:  # interrupted (or failed) earlier: continue from its last finished turn
+            record = store.get_run(run_id)
+            await execute(task, store=store, models=record.models, seed=record.seed, run_id=run_id, pool=pool)
+        else:
+            def remember(event: dict[str, Any]) -> None:
+                if event["event"] == "start":  # the run row exists: map the key to it before any turn
+                    ledger.record(job.key, event["run_id"], task=job.task_name, config=job.config, seed=job.seed)
+            result = await arun(task, store=store, seed=job.seed, on_event=remember, pool=pool)
+            run_id = result.run_id
+        hidden = None
+    if hidden is None:
+        hidden = await score_candidates(job, store, run_id)
+        ledger.scored(job.key, hidden)
+    return run_id
+
+
+async def score_candidates(job: Job, store: Store, run_id: str) -> dict[str, bool]:
+    """Hidden-test verdict per candidate turn (the submitted one always; all of them if asked)."""
+    record, turns = store.get_run(run_id), store.turns(run_id)
+    verdicts: dict[str, bool] = {}
+    solution = (record.result or {}).get("solution")
+    picked = (record.result or {}).get("hidden_tests")
+    wanted = [t for t in turns if t.candidate is not None and (job.score_candidates or t.candidate == solution)]
+    if not wanted:
+        return verdicts
+    task = job.task()
+    by_code: dict[str, bool] = {}
+    if solution is not None and picked is not None:
+        by_code[solution] = bool(picked["passed"])  # the run's own verdict on its submission
+    sandbox = Sandbox()
+    try:
+        for turn in wanted:
+            if turn.candidate not in by_code:
+                by_code[turn.candidate] = await hidden_passed(turn, task, sandbox)
+            verdicts[turn.id] = by_code[turn.candidate]
+    finally:
+        sandbox.close()
+    return verdicts
+
+
+async def hidden_passed(turn: Turn, task: Task, sandbox: Sandbox) -> bool:
+    """Run the task's hidden tests on one candidate, as the orchestrator does for the submission."""
+    [fb] = await run_checks(turn.candidate or "", task, sandbox, specs=[FeedbackSpec(kind="tests", code=task.hidden_tests)])
+    return fb.passed
+
+
+def export_run(store: Store, run_id: str) -> dict[str, Any]:
+    """A stored run as plain data (record and turns), to copy into another store."""
+    record = store.get_run(run_id)
+    return {"record": record.__dict__, "turns": [t.to_dict() for t in store.turns(run_id)]}
+
+
+def import_run(store: Store, data: dict[str, Any]) -> str:
+    """Copy an exported run into ``store``: creates it if new, adds the turns it lacks, finishes it."""
+    rec = data["record"]
+    run_id = rec["id"]
+    try:
+        have = {t.seq for t in store.turns(store.get_run(run_id).id)}
+    except RunNotFoundError:  # a run the driver has not seen yet
+        store.create_run(run_id, rec["task"], rec["task_dir"], rec["models"], rec["seed"])
+        have = set()
+    for turn in data["turns"]:
+        if turn["seq"] not in have:
+            store.add_turn(run_id, Turn.from_dict(turn), rec["seconds"])
+    store.finish_run(run_id, status=rec["status"], stop_reason=rec["stop_reason"], error=rec["error"],
+                     seconds=rec["seconds"], result=rec["result"])
+    return run_id
+
+
+def scratch_store(folder: str | Path) -> Store:
+    """A throwaway store for a worker."""
+    return Store(Path(folder) / "worker.db")
