@@ -95,13 +95,18 @@ def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Path | 
 
 
 @app.command("report")
-def report_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"),
+def report_cmd(run_id: str | None = typer.Argument(None, metavar="RUN_ID"),
                out: Path = typer.Option(..., "-o", "--output", metavar="FILE.html", help="Where to write the page."),
+               sweep: Path | None = typer.Option(None, "--sweep", metavar="DIR",
+                                                 help="A sweep's --out folder: its table and plots, instead of a run."),
                store: Path | None = StoreOpt) -> None:
-    """Write one self-contained HTML page of a stored run (graph, prompts, outputs, diffs, feedback)."""
+    """Write one self-contained HTML page of a stored run (graph, prompts, outputs, diffs, feedback), or of a sweep."""
     from .report import write_report  # jinja2 and the page's assets load only for this command
+    from .report.sweep_page import write_sweep_report
 
-    path = _guard(lambda: write_report(run_id, out, store=store))
+    if (run_id is None) == (sweep is None):
+        _fail(2, "report: give either RUN_ID or --sweep DIR")
+    path = _guard(lambda: write_sweep_report(sweep, out) if sweep is not None else write_report(run_id, out, store=store))
     typer.echo(f"wrote {path}", err=True)
 
 

@@ -149,3 +149,20 @@ def test_plot_of_something_that_is_not_results_is_exit_2(tmp_path):
     proc = run_cli("plot", str(tmp_path), cwd=tmp_path)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "not a sweep's results" in proc.stderr
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_sweep_report_shows_the_table_and_every_plot(swept):
+    import base64
+    import re
+    folder, _ = swept
+    proc = run_cli("report", "--sweep", "out", "-o", "sweep.html", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    page = (folder / "sweep.html").read_text()
+    rows = _rows(folder / "out" / "results.csv")
+    assert page.count("<tr>") == len(rows) + 1  # header plus one per configuration × task
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == len(list((folder / "out").glob("*.png"))) > 0
+    assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    bad = run_cli("report", "--sweep", "nowhere", "-o", "x.html", cwd=folder)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and not (folder / "x.html").exists()
