@@ -54,10 +54,21 @@ def _hidden_top(path: str) -> str | None:
     return top
 
 
+_PRIVATE = ("/tmp", "/dev/shm")  # replaced by empty tmpfs inside
+
+
 def _interpreter_paths() -> list[str]:
-    here = str(Path(__file__).resolve().parent.parent.parent)
-    paths = {sys.prefix, sys.base_prefix, here, *[p for p in sys.path if p]}
+    here = str(Path(__file__).resolve().parent.parent.parent)  # agentloop's own folder (a checkout in /tmp, too)
+    paths = {sys.prefix, sys.base_prefix, here, *[p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]}
     return sorted(p for p in (os.path.realpath(q) for q in paths) if os.path.isdir(p))
+
+
+def _masked_by(path: str) -> str | None:
+    # the folder above ``path`` that is empty inside the namespace: a private tmpfs, or a hidden home
+    for private in _PRIVATE:
+        if path.startswith(private + "/"):
+            return private
+    return _hidden_top(path)
 
 
 def argv(workdir: str, read_only: list[str], inner: list[str]) -> list[str]:
@@ -69,7 +80,7 @@ def argv(workdir: str, read_only: list[str], inner: list[str]) -> list[str]:
         args += ["--perms", "0755", "--tmpfs", top]
     made: set[Path] = set()
     for path in needed:
-        top = _hidden_top(path)
+        top = _masked_by(path)
         if not top:
             continue
         for folder in reversed(Path(path).parents):  # bwrap would make these 0700
