@@ -112,7 +112,7 @@ def _exit_code(code: object) -> int:
         return 0
     if isinstance(code, int):
         return code & 0xFF
-    print(code, file=sys.stderr)
+    sys.stderr.write(f"{code}\n")  # as the interpreter does for a non-integer exit code
     return 1
 
 

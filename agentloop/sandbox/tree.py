@@ -112,10 +112,10 @@ def children_of(ppid: int) -> list[int]:
     return found
 
 
-def kill_children_of(ppid: int, keep: frozenset[int] = frozenset(), rounds: int = 20) -> None:
-    """Kill every child of ``ppid`` except ``keep``, repeatedly, as orphans of killed ones arrive."""
+def _kill_until_gone(find, rounds: int = 20) -> None:  # noqa: ANN001 - () -> list of pids
+    # repeatedly: killing a parent hands its children on (to a subreaper) a moment later
     for _ in range(rounds):
-        pids = [p for p in children_of(ppid) if p not in keep]
+        pids = find()
         if not pids:
             return
         for pid in pids:
@@ -124,18 +124,21 @@ def kill_children_of(ppid: int, keep: frozenset[int] = frozenset(), rounds: int 
         time.sleep(0.005)
 
 
-def kill_uid(uid: int, rounds: int = 20) -> None:
+def kill_children_of(ppid: int, keep: frozenset[int] = frozenset()) -> None:
+    """Kill every child of ``ppid`` except ``keep``, as orphans of killed ones arrive."""
+    _kill_until_gone(lambda: [p for p in children_of(ppid) if p not in keep])
+
+
+def _owned_by(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    pids.append(int(entry))
+    return pids
+
+
+def kill_uid(uid: int) -> None:
     """Kill every process running as ``uid`` (each execution has its own uid when we are root)."""
-    for _ in range(rounds):
-        pids = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                with contextlib.suppress(OSError):
-                    if os.stat(f"/proc/{entry}").st_uid == uid:
-                        pids.append(int(entry))
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.005)
+    _kill_until_gone(lambda: _owned_by(uid))
