@@ -79,7 +79,7 @@ class ZygoteClient:
             self._pending[self._next] = pending
             try:
                 self.sock.sendmsg([json.dumps(request).encode()],
-                                  [(socket.SOL_SOCKET, socket.SCM_RIGHTS, bytes(memoryview_of(fds)))])
+                                  [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _fd_bytes(fds))])
             except OSError as exc:
                 self._pending.pop(self._next, None)
                 raise SandboxError(f"sandbox worker unreachable: {exc}") from exc
@@ -133,7 +133,7 @@ class ZygoteClient:
             self.proc.wait(timeout=5)
 
 
-def memoryview_of(fds: list[int]) -> bytes:
+def _fd_bytes(fds: list[int]) -> bytes:
     """File descriptors packed for SCM_RIGHTS."""
     import array
     return array.array("i", fds).tobytes()

@@ -35,7 +35,6 @@ _PATH_FD_BASE = 16  # above the passed descriptors (0-4), below the read-rule on
 
 def _preload() -> None:
     # what checks import anyway: paid once here instead of once per execution
-    import _pytest.junitxml  # noqa: F401
     import pytest  # noqa: F401
     import runpy  # noqa: F401
 
