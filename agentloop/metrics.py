@@ -14,7 +14,7 @@ from typing import Any
 
 from .graph import Turn, TurnGraph
 
-_FRAME = re.compile(r"solution\.(?:py|c)[\":, line]+(\d+)")
+_FRAME = re.compile(r"solution\.(?:py|c)[\":, line]+(\d+)")  # text: File "solution.py", line 3 / solution.c:12
 
 
 def named_lines(turn: Turn) -> set[int]:
@@ -25,7 +25,10 @@ def named_lines(turn: Turn) -> set[int]:
             if isinstance(item, dict) and isinstance(item.get("line"), int) and "solution" in str(item.get("file", "solution")):
                 lines.add(item["line"])
         for failure in fb.details.get("failures", []):
-            lines.update(int(n) for n in _FRAME.findall(failure.get("traceback", "")))
+            if "frames" in failure:  # pytest's own traceback entries, sent as data
+                lines.update(f["line"] for f in failure["frames"] if f.get("file") in ("solution.py", "solution.c"))
+            else:  # a C test program's assertion message
+                lines.update(int(n) for n in _FRAME.findall(failure.get("traceback", "")))
     return lines
 
 

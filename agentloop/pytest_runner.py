@@ -110,9 +110,24 @@ def _report(out: PytestOutcome, msg: dict, seen: set, failed: set) -> None:
         out.skipped += 1
     elif outcome == "failed" and test not in failed:
         failed.add(test)
-        out.failures.append({"test": _base_name(test), "kind": "failure" if when == "call" else "error",
-                             "message": trim(str(msg.get("message", "")), 500),
-                             "traceback": trim(str(msg.get("text", "")), 1500)})
+        failure = {"test": _base_name(test), "kind": "failure" if when == "call" else "error",
+                   "message": trim(str(msg.get("message", "")), 500),
+                   "traceback": trim(str(msg.get("text", "")), 1500)}
+        if examples := _examples(msg.get("examples")):
+            failure["examples"] = examples
+        if isinstance(msg.get("frames"), list):
+            failure["frames"] = [{"file": str(f.get("file"))[:200], "line": f["line"]} for f in msg["frames"][:20]
+                                 if isinstance(f, dict) and type(f.get("line")) is int]
+        out.failures.append(failure)
+
+
+def _examples(raw: object) -> list[dict]:
+    """Hypothesis's minimal failing test cases as the plugin sent them: bounded, plain data, else nothing."""
+    if not isinstance(raw, list):
+        return []
+    return [{"call": trim(str(e.get("call", "")), 500),
+             "arguments": e["arguments"] if isinstance(e.get("arguments"), dict) else {}}
+            for e in raw[:5] if isinstance(e, dict)]
 
 
 def judge(outcome: PytestOutcome, result: ExecResult, expected: set[str] | None) -> list[str]:

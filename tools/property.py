@@ -1,8 +1,9 @@
 """Feedback kind `property`: hypothesis property tests against the candidate.
 
-Runs like `tests` (pytest in the sandbox, verdict from the JUnit report) with a fixed-seed,
-bounded hypothesis profile. The shrunk counterexample is lifted out of the failure so the next
-prompt shows it first: "Falsifying example: test_fizz(n=5)" is the most useful line there is.
+Runs like `tests` (pytest in the sandbox, verdict from the report channel) with a fixed-seed,
+bounded hypothesis profile. The shrunk counterexample (hypothesis's minimal failing test case, sent
+as data by the report channel's observability hook) leads the next prompt: "test_fizz(n=5)" is the
+most useful line there is.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ settings.register_profile("agentloop", max_examples={max_examples}, derandomize=
                           deadline=None, print_blob=False, suppress_health_check=list(HealthCheck))
 settings.load_profile("agentloop")
 """
-# the call hypothesis prints, with one level of nested brackets in its arguments
-_FALSIFYING = re.compile(r"Falsifying example: (\w+\((?:[^()]|\([^()]*\))*\))")
+# The text fallback (a failure the channel sent no example for): the call hypothesis prints, with
+# one level of nested brackets in its arguments, in both wordings hypothesis has used
+# ("Falsifying example:" before 6.159, "Failing test case:" since).
+_FAILING = re.compile(r"(?:Falsifying example|Failing test case): (\w+\((?:[^()]|\([^()]*\))*\))")
 _PYTEST_MARGIN = re.compile(r"^E {1,3}", re.MULTILINE)
 
 
@@ -37,14 +40,22 @@ class Config(BaseModel):
 
 
 def counterexamples(failures: list[dict]) -> list[str]:
-    """Each failure's shrunk falsifying example, as hypothesis printed it."""
+    """Each failure's shrunk failing call: from hypothesis's observations when sent, else from its printed text."""
     out = []
     for failure in failures:
+        if examples := failure.get("examples"):
+            out += [_one_line(e["call"]) for e in examples if e.get("call")]
+            continue
         text = failure.get("message", "") + "\n" + _PYTEST_MARGIN.sub("", failure.get("traceback", ""))
-        if match := _FALSIFYING.search(text):
-            call = " ".join(match.group(1).split())
-            out.append(re.sub(r",\s*\)$", ")", call.replace("( ", "(")))
+        if match := _FAILING.search(text):
+            out.append(_one_line(match.group(1)))
     return out
+
+
+def _one_line(call: str) -> str:
+    """Hypothesis's multi-line call representation on one line: ``test_f(n=5)``."""
+    call = " ".join(call.split())
+    return re.sub(r",\s*\)$", ")", call.replace("( ", "("))
 
 
 async def check(code: str, config: Config, ctx: CheckContext) -> Feedback:

@@ -9,6 +9,7 @@ runs past the call's deadline.
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import time
 from typing import Any
@@ -26,27 +27,38 @@ def status_of(exc: BaseException) -> int | None:
     return code if isinstance(code, int) else None
 
 
+def _litellm_errors() -> Any:
+    import litellm  # already imported by the caller that got the error; looked up here, not at import
+    return litellm.exceptions
+
+
+def _caused_by(exc: BaseException, kinds: type | tuple[type, ...]) -> bool:
+    """Whether ``exc`` or an exception it was raised from (or during) is one of ``kinds``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kinds):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def is_context_length(exc: BaseException) -> bool:
-    """True for 'prompt too long for the model' errors, whatever the provider calls them."""
-    name = type(exc).__name__
-    text = str(exc).lower()
-    return name == "ContextWindowExceededError" or "context_length_exceeded" in text or "maximum context length" in text
+    """True for 'prompt too long for the model': litellm maps every provider's wording to one type."""
+    return isinstance(exc, _litellm_errors().ContextWindowExceededError)
 
 
 def is_malformed(exc: BaseException) -> bool:
-    """True when the reply arrived but could not be parsed as a chat completion."""
-    if isinstance(exc, MalformedReply):
-        return True
-    text = str(exc).lower()
-    return status_of(exc) in (None, 200, 500) and ("jsondecodeerror" in text or "expecting value" in text
-                                                    or "unterminated" in text or "expecting ',' delimiter" in text)
+    """True when the reply arrived but its body was not a usable chat completion (a JSON decode error inside)."""
+    return _caused_by(exc, (MalformedReply, json.JSONDecodeError, _litellm_errors().APIResponseValidationError))
 
 
 def is_connection_failure(exc: BaseException) -> bool:
-    """Connection refused, reset, or cut off mid-reply."""
-    name = type(exc).__name__
-    return name in ("APIConnectionError", "Timeout", "APITimeoutError", "ConnectError", "RemoteProtocolError",
-                    "ReadError", "ConnectionResetError", "ConnectionRefusedError")
+    """Connection refused, reset, or cut off mid-reply; a timeout."""
+    import httpx  # litellm's (and the OpenAI SDK's) transport
+    errors = _litellm_errors()
+    return _caused_by(exc, (errors.APIConnectionError, errors.Timeout, httpx.TransportError, ConnectionError, TimeoutError))
 
 
 def retry_after_s(exc: BaseException) -> float | None:
@@ -65,7 +77,7 @@ def retry_after_s(exc: BaseException) -> float | None:
 
 
 def classify(exc: BaseException) -> str:
-    """One of: context_length, malformed, retryable, fatal."""
+    """One of: context_length, malformed, retryable, fatal; by exception type and HTTP status, never by message text."""
     if is_context_length(exc):
         return "context_length"
     if is_malformed(exc):

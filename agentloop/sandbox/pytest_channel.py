@@ -9,14 +9,21 @@ candidate to replace), and before each test the reporter checks that pytest's wa
 test is still pytest's; if not it reports tampering. The orchestrator, not this plugin, decides
 the verdict (``agentloop.pytest_runner``). Code written to attack this plugin from inside the
 process can still forge it: that is what the static scan and the ``cases`` kind are for.
+
+Hypothesis tests: the shrunk failing example is taken from hypothesis's observability API (one
+observation per test case, as data: its call representation and JSON arguments), never from the
+words hypothesis prints, which changed ("Falsifying example" became "Failing test case" in 6.159).
+It is information for the next prompt only; it never enters the verdict.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 
 _OUT, _KEY = 3, 4
+_MAX_EXAMPLES, _MAX_REPR = 5, 2000
 
 
 def _emitter(key: str, write=os.write):  # noqa: ANN001, ANN202 - os.write bound now, before the candidate runs
@@ -39,6 +46,7 @@ class _Reporter:
         self._emit = emit
         self._function = Function
         self._runtest = Function.runtest  # as pytest defines it, before any candidate code ran
+        self._examples: list[dict] = []  # minimal failing hypothesis test cases of the test running now
 
     def _intact(self, item) -> bool:  # noqa: ANN001
         return (type(item).runtest is self._runtest or not isinstance(item, self._function)) \
@@ -52,6 +60,37 @@ class _Reporter:
     def pytest_collection_finish(self, session) -> None:  # noqa: ANN001 - pytest hook
         """The test ids about to run."""
         self._emit({"e": "collected", "ids": [item.nodeid for item in session.items]})
+        if "hypothesis" in sys.modules:  # a test file that uses hypothesis was just imported
+            self._observe_hypothesis()
+
+    def _observe_hypothesis(self) -> None:
+        try:
+            from hypothesis.internal import observability as obs
+        except ImportError:
+            return
+        # coverage tracing is for observability's own consumers, and would slow every example down
+        obs.OBSERVABILITY_COLLECT_COVERAGE = False
+        if hasattr(obs, "add_observability_callback"):  # hypothesis >= 6.137
+            obs.add_observability_callback(self._observation)
+        elif isinstance(getattr(obs, "TESTCASE_CALLBACKS", None), list):
+            obs.TESTCASE_CALLBACKS.append(self._observation)
+
+    def _observation(self, observation) -> None:  # noqa: ANN001 - hypothesis's Observation or dict
+        def field(name: str):  # noqa: ANN202 - a dict before hypothesis 6.13x, a dataclass since
+            return observation.get(name) if isinstance(observation, dict) else getattr(observation, name, None)
+        # "minimal failing example" up to 6.15x, "minimal failing test case" since
+        if field("type") == "test_case" and str(field("how_generated")).startswith("minimal failing") \
+                and len(self._examples) < _MAX_EXAMPLES:
+            try:
+                arguments = json.loads(json.dumps(field("arguments") or {}, default=repr))
+            except (TypeError, ValueError, RecursionError):
+                arguments = {}
+            self._examples.append({"call": str(field("representation") or "")[:_MAX_REPR],
+                                   "arguments": arguments if len(json.dumps(arguments)) <= _MAX_REPR else {}})
+
+    def pytest_runtest_setup(self, item) -> None:  # noqa: ANN001 - pytest hook
+        """A new test: forget the examples of the last one."""
+        self._examples = []
 
     def pytest_runtest_call(self, item) -> None:  # noqa: ANN001 - pytest hook
         """Before each test body: pytest's own runner must still be in place."""
@@ -65,11 +104,25 @@ class _Reporter:
             crash = getattr(report.longrepr, "reprcrash", None)
             msg["message"] = str(getattr(crash, "message", ""))[:500]
             msg["text"] = str(report.longreprtext)[-4000:]
+            msg["frames"] = _frames(report.longrepr)
+            if report.when == "call" and self._examples:
+                msg["examples"] = self._examples
         self._emit(msg)
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:  # noqa: ANN001 - pytest hook
         """The run ended normally."""
         self._emit({"e": "finish", "status": int(exitstatus)})
+
+
+def _frames(longrepr) -> list[dict]:  # noqa: ANN001 - pytest's ExceptionChainRepr or a string
+    """The traceback's file and line of each entry, from pytest's report object (not its text)."""
+    entries = getattr(getattr(longrepr, "reprtraceback", None), "reprentries", None) or []
+    out = []
+    for entry in entries[-20:]:
+        loc = getattr(entry, "reprfileloc", None)
+        if loc is not None and isinstance(getattr(loc, "lineno", None), int):
+            out.append({"file": os.path.basename(str(loc.path)), "line": loc.lineno})
+    return out
 
 
 def pytest_configure(config) -> None:  # noqa: ANN001 - pytest hook
