@@ -8,6 +8,7 @@ from .errors import AgentloopError, InputError, ModelError, RunError, TaskFileEr
 from .feedback import Feedback
 from .graph import Turn, TurnGraph
 from .models import Completion, Model, ModelPool, Request, Usage
+from .models.scripted import ScriptedModel
 from .result import RunResult
 from .store import Store
 from .task import Task
@@ -15,7 +16,7 @@ from .wrap import arefine, refine, refined
 
 __all__ = [
     "AgentloopError", "Completion", "Feedback", "InputError", "Model", "ModelError", "ModelPool", "Request", "RunError",
-    "RunResult", "Store", "Task", "TaskFileError", "Turn", "TurnGraph", "Usage",
+    "RunResult", "ScriptedModel", "Store", "Task", "TaskFileError", "Turn", "TurnGraph", "Usage",
     "arefine", "aresume", "arun", "load_run", "refine", "refined", "resume", "run",
 ]
 __version__ = "0.1.0"

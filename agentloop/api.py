@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .errors import ModelURIError, TaskFileError
 from .graph import TurnGraph
-from .models import ModelPool, normalize_uri
+from .models import Model, ModelPool, normalize_uri
 from .orchestrator import EventSink, execute
 from .result import RunResult
 from .runlock import RunLock
@@ -36,16 +36,23 @@ def _open_store(store: Store | str | Path | None, *, create: bool = True) -> tup
     return (store, False) if isinstance(store, Store) else (Store(store, create=create), True)
 
 
-async def arun(task: Task, model: str | None = None, *, store: Store | str | Path | None = None,
+async def arun(task: Task, model: str | Model | None = None, *, store: Store | str | Path | None = None,
                seed: int | None = None, on_event: EventSink | None = None, pool: ModelPool | None = None,
                stop_signals: tuple[int, ...] = ()) -> RunResult:
     """Run ``task`` to the end and return its result; every turn is stored as it finishes.
+
+    ``model`` is a model URI for every role (like ``--model``), or a model object such as
+    ``ScriptedModel([...])`` (a run made with an in-memory model can be shown, not resumed).
 
     Pass one ``ModelPool`` to several runs to load each model once and share it between them.
     With ``stop_signals`` (e.g. ``agentloop.signals.STOP_SIGNALS``, main thread only) the first
     such signal stops the run cleanly with status ``interrupted``.
     """
-    models = resolve_models(task, model)  # before the store: bad input must write nothing
+    if model is not None and not isinstance(model, str):  # a model object (ScriptedModel([...]), your own backend)
+        pool = pool or ModelPool()
+        models = {"default": pool.add(model)}
+    else:
+        models = resolve_models(task, model)  # before the store: bad input must write nothing
     db, owned = _open_store(store)
     try:
         return await execute(task, store=db, models=models, seed=seed, on_event=on_event, pool=pool,
@@ -55,7 +62,7 @@ async def arun(task: Task, model: str | None = None, *, store: Store | str | Pat
             db.close()
 
 
-def run(task: Task, model: str | None = None, *, store: Store | str | Path | None = None,
+def run(task: Task, model: str | Model | None = None, *, store: Store | str | Path | None = None,
         seed: int | None = None, on_event: EventSink | None = None, pool: ModelPool | None = None,
         stop_signals: tuple[int, ...] = ()) -> RunResult:
     """Blocking ``arun``."""
@@ -64,9 +71,10 @@ def run(task: Task, model: str | None = None, *, store: Store | str | Path | Non
 
 
 def load_run(run_id: str, *, store: Store | str | Path | None = None) -> tuple[dict, RunResult | None, TurnGraph]:
-    """A stored run: its record as a dict, its result if it finished, and its graph of turns."""
+    """A stored run (``latest``: the newest): its record as a dict, its result if it finished, and its graph of turns."""
     db, owned = _open_store(store, create=False)
     try:
+        run_id = db.resolve(run_id)
         record, turns = db.get_run(run_id), db.turns(run_id)
     finally:
         if owned:
@@ -78,12 +86,13 @@ def load_run(run_id: str, *, store: Store | str | Path | None = None) -> tuple[d
 
 async def aresume(run_id: str, *, store: Store | str | Path | None = None, on_event: EventSink | None = None,
                   stop_signals: tuple[int, ...] = ()) -> RunResult:
-    """Continue a stored run from its last finished turn (a finished run just returns its result).
+    """Continue a stored run (``latest``: the newest) from its last finished turn (a finished run just returns its result).
 
     ``RunActiveError`` when another live process is running or resuming it (it holds the run's lock).
     """
     db, owned = _open_store(store, create=False)
     try:
+        run_id = db.resolve(run_id)
         db.get_run(run_id)  # an unknown run is bad input: nothing is locked or written for it
         with RunLock(db.path, run_id):
             record = db.get_run(run_id)  # read again under the lock: another process may just have finished it

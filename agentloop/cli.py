@@ -17,14 +17,16 @@ import typer
 from .api import load_run, resume, run
 from .errors import AgentloopError, InputError, RunNotFoundError
 from .result import RunResult
-from .showing import format_event, format_run, run_json
+from .showing import format_event, format_run, run_json, runs_json, runs_table
 from .signals import STOP_SIGNALS, quiet_cancellation_noise
+from .store import Store
 from .task import Task
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Critique-and-refine loops over a graph of turns, checked by real feedback.")
 
 EXIT = {"solved": 0, "unsolved": 1, "error": 3, "interrupted": 3}
+RUN_STATUSES = ("running", *EXIT)
 StoreOpt = typer.Option(None, "--store", help="SQLite store (default $AGENTLOOP_STORE or .agentloop/agentloop.db).")
 
 
@@ -80,18 +82,39 @@ def run_cmd(task_file: Path = typer.Argument(..., metavar="TASK.yaml", help="The
 
 
 @app.command("resume")
-def resume_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Path | None = StoreOpt,
+def resume_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID", help="A run id, or `latest`."), store: Path | None = StoreOpt,
                as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout.")) -> None:
     """Continue an interrupted run from its last finished turn."""
     _finish(_guard(lambda: resume(run_id, store=store, on_event=_progress, stop_signals=STOP_SIGNALS)), as_json)
 
 
 @app.command("show")
-def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID"), store: Path | None = StoreOpt,
+def show_cmd(run_id: str = typer.Argument(..., metavar="RUN_ID", help="A run id, or `latest`."), store: Path | None = StoreOpt,
              as_json: bool = typer.Option(False, "--json", help="Print every turn as JSON.")) -> None:
     """Show the graph of turns of a stored run."""
     record, result, graph = _guard(lambda: load_run(run_id, store=store))
     typer.echo(json.dumps(run_json(record, graph)) if as_json else format_run(result, record=record, graph=graph))
+
+
+@app.command("runs")
+def runs_cmd(store: Path | None = StoreOpt,
+             task: str | None = typer.Option(None, "--task", metavar="NAME", help="Only runs of this task."),
+             status: str | None = typer.Option(None, "--status", metavar="STATUS",
+                                               help="Only runs with this status (running, solved, unsolved, error, interrupted)."),
+             limit: int = typer.Option(50, "--limit", min=1, help="At most this many runs."),
+             as_json: bool = typer.Option(False, "--json", help="Print one JSON array.")) -> None:
+    """List stored runs, newest first (RUN_ID `latest` names the first)."""
+    if status is not None and status not in RUN_STATUSES:
+        _fail(2, f"--status: unknown status '{status}' (one of {', '.join(RUN_STATUSES)})")
+
+    def body() -> list:
+        db = Store(store, create=False)
+        try:
+            return db.list_runs(limit, task=task, status=status)
+        finally:
+            db.close()
+    records = _guard(body)
+    typer.echo(json.dumps(runs_json(records)) if as_json else runs_table(records))
 
 
 @app.command("report")

@@ -7,6 +7,7 @@ sequences included) are made visible before it reaches a terminal.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from .graph import Turn, TurnGraph
@@ -92,9 +93,12 @@ def isolation_levels(graph: TurnGraph) -> list[str]:
 
 def format_metrics(m: dict[str, Any]) -> list[str]:
     """The metrics block of ``show``."""
+    def shown(value: Any, none: str) -> str:  # a measure with nothing to measure says why, never a bare None
+        return none if value is None else f"{value:g}" if isinstance(value, float) else str(value)
     out = [f"metrics: {m['candidates']} candidates, {m['passing_candidates']} passing, "
-           f"candidates/pass {m['candidates_per_pass']}, tokens/pass {m['tokens_per_pass']}, "
-           f"verdict flips {m['verdict_flips']}, touched named lines {m['touched_named_lines_rate']}"]
+           f"candidates/pass {shown(m['candidates_per_pass'], 'n/a (none passed)')}, "
+           f"tokens/pass {shown(m['tokens_per_pass'], 'n/a (none passed)')}, verdict flips {m['verdict_flips']}, "
+           f"touched named lines {shown(m['touched_named_lines_rate'], 'n/a (no lines named)')}"]
     for r in m["refinements"]:
         touched = {None: "no lines named", True: "touched named lines", False: "did NOT touch named lines"}
         out.append(f"  {r['turn']} from {r['from']}: fixed {r['fixed'] or '-'}, broke {r['broke'] or '-'}, "
@@ -114,3 +118,23 @@ def run_json(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any]:
             "stop_reason": record.get("stop_reason"), "error": record.get("error"),
             "result": record.get("result"), "metrics": run_metrics(graph), "isolation": isolation_levels(graph),
             "turns": turns}
+
+
+def runs_table(records: list[Any]) -> str:
+    """``agentloop runs``: one line per stored run, newest first."""
+    lines = [f"{'RUN':<14}{'CREATED (UTC)':<18}{'TASK':<24}{'STATUS':<12}{'SCORE':>6}{'TURNS':>6}{'TOKENS':>9}{'SECONDS':>9}"]
+    for r in records:
+        result = r.result or {}
+        tokens = result.get("tokens") or {}
+        score = "-" if result.get("score") is None else f"{result['score']:.2f}"
+        total = sum(v for v in tokens.values() if isinstance(v, int)) if tokens else "-"
+        created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(r.created))
+        lines.append(f"{r.id:<14}{created:<18}{safe_text(r.task_name)[:23]:<24}{r.status:<12}{score:>6}"
+                     f"{result.get('turns', '-')!s:>6}{total!s:>9}{r.seconds:>9.1f}")
+    return "\n".join(lines)
+
+
+def runs_json(records: list[Any]) -> list[dict[str, Any]]:
+    """``agentloop runs --json``: each run's row and its result object (null while it has none)."""
+    return [{"run_id": r.id, "task": r.task_name, "status": r.status, "created": r.created, "seconds": r.seconds,
+             "stop_reason": r.stop_reason, "error": r.error, "result": r.result} for r in records]

@@ -61,6 +61,9 @@ _MIGRATIONS = [
 ]
 
 
+LATEST = "latest"  # accepted wherever a run id is: the newest run in the store
+
+
 def default_store_path() -> Path:
     """``$AGENTLOOP_STORE``, else ``.agentloop/agentloop.db`` under the current folder."""
     return Path(os.environ.get("AGENTLOOP_STORE") or DEFAULT_PATH)
@@ -194,7 +197,19 @@ class Store:
         rows = self._db.execute("SELECT turn_json FROM turns WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
         return [Turn.from_dict(json.loads(r[0])) for r in rows]
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        """The most recent runs, newest first."""
-        ids = self._db.execute("SELECT id FROM runs ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
+    def list_runs(self, limit: int = 50, *, task: str | None = None, status: str | None = None) -> list[RunRecord]:
+        """The most recent runs, newest first; only those of task ``task`` and status ``status`` when given."""
+        where = " AND ".join(clause for clause, value in (("task_name = ?", task), ("status = ?", status)) if value is not None)
+        params = [value for value in (task, status) if value is not None]
+        ids = self._db.execute(f"SELECT id FROM runs {'WHERE ' + where if where else ''} ORDER BY created DESC, rowid DESC"
+                               " LIMIT ?", (*params, limit)).fetchall()
         return [self.get_run(r[0]) for r in ids]
+
+    def resolve(self, run_id: str) -> str:
+        """``run_id`` itself, or for ``latest`` the newest run's id; ``RunNotFoundError`` if the store has none."""
+        if run_id != LATEST:
+            return run_id
+        row = self._db.execute("SELECT id FROM runs ORDER BY created DESC, rowid DESC LIMIT 1").fetchone()
+        if row is None:
+            raise RunNotFoundError(f"no runs in {self.path}, so no 'latest'")
+        return row[0]

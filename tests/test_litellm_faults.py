@@ -206,3 +206,12 @@ async def test_pacer_spaces_starts_to_the_rate_limit():
         await pacer.wait()
         stamps.append(time.monotonic() - started)
     assert stamps[1] < 0.1 and stamps[2] >= 0.4 and stamps[4] >= 0.8  # at most 2 starts per 0.4 s window
+
+
+async def test_a_local_server_needs_no_api_key(server, monkeypatch):
+    """`litellm:openai/NAME?api_base=…` as the README documents it, with OPENAI_API_KEY unset."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    server.script(Ok(content="keyless"))
+    reply, _ = await call(ModelPool().get(f"litellm:openai/fault?api_base={server.url}"))
+    assert not isinstance(reply, ModelError), reply
+    assert reply.text == "keyless" and server.attempts == 1

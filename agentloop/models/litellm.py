@@ -1,6 +1,7 @@
 """``litellm:MODEL[?api_base=URL&api_key=…&attempts=4&retry_s=90&concurrency=8&rpm=60&fallback=MODEL]``.
 
-Any litellm model string, or an OpenAI-compatible server through ``openai/…`` and ``api_base``.
+Any litellm model string, or an OpenAI-compatible server through ``openai/…`` and ``api_base``
+(no key needed: without ``api_key`` or the provider's key variable, a placeholder is sent).
 Exactly one retry layer (tenacity; litellm's and the OpenAI SDK's own retries are switched off),
 bounded by ``attempts`` and ``retry_s``; the call's deadline is enforced from outside over all of
 it, so a drip-fed reply cannot hang a run. ``concurrency`` caps calls in flight per model and
@@ -76,6 +77,12 @@ class LiteLLMModel:
         self._pacer = Pacer(self.params.pop("rpm", None))
         self._gate: tuple[Any, asyncio.Semaphore] | None = None
         self.attempts_made = 0  # every HTTP attempt, for tests and diagnostics
+        self._keyed: dict[str, bool] = {}  # model -> whether its provider's key is in the environment
+
+    def _key_in_environment(self, litellm: Any, model: str) -> bool:
+        if model not in self._keyed:
+            self._keyed[model] = bool(litellm.validate_environment(model=model).get("keys_in_environment"))
+        return self._keyed[model]
 
     def _semaphore(self) -> asyncio.Semaphore:
         # one semaphore per event loop: a pool may outlive one asyncio.run()
@@ -140,6 +147,10 @@ class LiteLLMModel:
                                   "num_retries": 0, "max_retries": 0, "timeout": request.timeout_s}
         if request.seed is not None:
             kwargs["seed"] = request.seed
+        if "api_base" in kwargs and "api_key" not in kwargs and not self._key_in_environment(litellm, model):
+            # a local OpenAI-compatible server (llama.cpp's, vLLM, Ollama) wants no key, but the OpenAI
+            # SDK refuses to send a request without one; a key from the environment still wins
+            kwargs["api_key"] = "no-key"
         if request.schema is not None:  # not strict: providers' strict mode rejects plain pydantic schemas;
             # agentloop.structured validates the reply itself and re-asks once
             kwargs["response_format"] = {"type": "json_schema",

@@ -61,13 +61,32 @@ def _parse(path: Path, text: str | None) -> dict[str, tuple[str, ...]]:
     return {role: tuple(replies) for role, replies in queues.items()}
 
 
-class ScriptedModel:
-    """A model that answers from a script; the same file always gives the same run."""
+def _in_memory(script: list | dict) -> dict[str, list[str]]:
+    """A script built in Python, held to the file's rules."""
+    queues = {_SHARED: script} if isinstance(script, list) else script
+    if not isinstance(queues, dict):
+        raise ModelURIError("a script is a list of replies or a mapping of role to replies")
+    for role, replies in queues.items():
+        if role != _SHARED and role not in ROLES:
+            raise ModelURIError(f"{role}: unknown role (expected one of {', '.join(ROLES)})")
+        if not isinstance(replies, list) or not all(isinstance(r, str) for r in replies):
+            raise ModelURIError(f"{'' if role == _SHARED else role + ': '}replies must be a list of strings")
+    return {role: list(replies) for role, replies in queues.items()}
 
-    def __init__(self, path: Path, uri: str) -> None:
-        self.uri = uri
-        self.path = path
-        self._queues = load_script(path)
+
+class ScriptedModel:
+    """A model that answers from a script; the same script always gives the same run.
+
+    ``ScriptedModel(["reply", ...])`` or ``ScriptedModel({"solver": [...], "critic": [...]})`` builds
+    one in memory, for library code: ``agentloop.run(task, model=ScriptedModel([...]))``.
+    """
+
+    def __init__(self, script: Path | list | dict, uri: str | None = None) -> None:
+        if isinstance(script, Path):
+            self.path, self._queues = script, load_script(script)
+        else:
+            self.path, self._queues = Path("<memory>"), _in_memory(script)
+        self.uri = uri or f"scripted:memory@{id(self):x}"
         self._used: dict[str, int] = {}
 
     def _queue_name(self, role: str) -> str:
