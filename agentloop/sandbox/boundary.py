@@ -22,6 +22,7 @@ old way: pytest imports the candidate in-process (see README, Security).
 from __future__ import annotations
 
 import builtins
+import fcntl
 import os
 import signal
 import socket
@@ -34,6 +35,7 @@ from . import confine
 from .plain import NotPlain, decode, encode
 from .solution_server import recv, send
 
+_CHANNEL_FDS = (3, 4)  # agentloop.sandbox.pytest_channel's report pipe and key
 PLAIN_TYPES = "None, bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset"
 
 
@@ -271,14 +273,18 @@ def _serve_child(child: socket.socket, parent: socket.socket) -> None:
     code = 1
     try:
         parent.close()
-        for fd in (3, 4):  # the report channel and its key: never in the candidate's process
+        fd = child.detach()
+        if fd in _CHANNEL_FDS:  # run without a report channel (by hand): keep our socket clear of them
+            fd, old = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, max(_CHANNEL_FDS) + 1), fd
+            os.close(old)
+        for channel_fd in _CHANNEL_FDS:  # the report channel and its key: never in the candidate's process
             try:
-                os.close(fd)
+                os.close(channel_fd)
             except OSError:
                 pass
         confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
         from .solution_server import serve
-        serve(child)
+        serve(socket.socket(fileno=fd))
         code = 0
     finally:
         os._exit(code)

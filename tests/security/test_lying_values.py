@@ -11,6 +11,7 @@ each with a summary that names what was returned.
 from __future__ import annotations
 
 import json
+import sqlite3
 import textwrap
 from pathlib import Path
 
@@ -222,6 +223,13 @@ def test_sweep_scores_no_liar(tmp_path: Path):
         runs = [r for r in _runs(results)]
         assert len(runs) == len(labels), results
         assert not any(r["passed"] for r in runs), name
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        verdicts = [json.loads(r)["hidden_tests"] for (r,) in conn.execute("SELECT result_json FROM runs")]
+        visible = [f["summary"] for (t,) in conn.execute("SELECT turn_json FROM turns")
+                   for f in json.loads(t)["feedback"] if f["kind"] == "tests"]
+    assert len(verdicts) == len(visible) == 2 * len(labels)
+    assert not any(v["passed"] for v in verdicts)
+    assert all("not plain data" in summary for summary in visible)  # failed for the right reason
 
 
 def _runs(results: dict) -> list[dict]:
