@@ -70,7 +70,8 @@ def _enc(value: Any, depth: int, active: set[int], budget: list[int], where: str
     if paths and isinstance(value, pathlib.PurePath):  # trusted side only: the tests' own objects
         return {"P": str(value)}
     if kind not in _SEQUENCES and kind is not dict:
-        raise NotPlain(f"{where} is a {describe(value)}, not plain data")
+        what = describe(value)
+        raise NotPlain(f"{where} is {'an' if what[:1].lower() in 'aeiou' else 'a'} {what}, not plain data")
     if id(value) in active:
         raise NotPlain(f"{where} contains itself")
     active.add(id(value))
