@@ -76,46 +76,21 @@ LIARS = {
             def __rsub__(self, other): return 0.0
             __hash__ = float.__hash__
         def lie(): return Lie(0.0)""",
-    "str subclass": """
-        class Lie(str):
-            def __eq__(self, other): return True
-            def __ne__(self, other): return False
-            __hash__ = str.__hash__
-        def lie(): return Lie("")""",
-    "list subclass": """
-        class Lie(list):
-            def __eq__(self, other): return True
-            def __ne__(self, other): return False
-        def lie(): return Lie()""",
-    "tuple subclass": """
-        class Lie(tuple):
-            def __eq__(self, other): return True
-            def __ne__(self, other): return False
-            __hash__ = tuple.__hash__
-        def lie(): return Lie()""",
-    "dict subclass": """
-        class Lie(dict):
-            def __eq__(self, other): return True
-            def __ne__(self, other): return False
-        def lie(): return Lie()""",
-    "frozenset subclass": """
-        class Lie(frozenset):
-            def __eq__(self, other): return True
-            def __ne__(self, other): return False
-            __hash__ = frozenset.__hash__
-        def lie(): return Lie()""",
     "exception instance with a lying __eq__": """
         class Lie(Exception):
             def __eq__(self, other): return True
             def __ne__(self, other): return False
         def lie(): return Lie()""",
-    "bytes subclass": """
-        class Lie(bytes):
+}
+# a subclass of each builtin container and text type, equal to anything
+SUBCLASS = """
+        class Lie({base}):
             def __eq__(self, other): return True
             def __ne__(self, other): return False
-            __hash__ = bytes.__hash__
-        def lie(): return Lie(b"")""",
-}
+            __hash__ = {base}.__hash__
+        def lie(): return Lie({arg})"""
+LIARS.update({f"{base} subclass": SUBCLASS.format(base=base, arg=arg) for base, arg in
+              [("str", '""'), ("bytes", 'b""'), ("list", ""), ("tuple", ""), ("dict", ""), ("frozenset", "")]})
 
 TESTS = textwrap.dedent("""\
     from solution import double
