@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from procs import CliFactory, alive, describe, descendants, kill_all, sandboxed
+from procs import CliFactory, alive, describe, descendants, kill_all, sandboxed, zygote_of
 
 WALL_LIMIT_S = 5  # each task's sandbox.timeout_s
 NAMES = ["double", "triple", "inc", "neg", "square", "half", "dec", "cube", "twice_plus", "ident"]
@@ -73,16 +73,6 @@ def snapshot(db: Path) -> tuple[dict[tuple[str, int], str], dict[str, str], str]
         except sqlite3.OperationalError:  # killed before the tables were made
             return {}, {}, check
     return turns, runs, check
-
-
-def zygote_of(pid: int) -> int | None:
-    for child in descendants(pid):
-        try:
-            if b"agentloop.sandbox.zygote" in Path(f"/proc/{child}/cmdline").read_bytes():
-                return child
-        except OSError:
-            continue
-    return None
 
 
 def chaos(clis: CliFactory, folder: Path, *, tasks: int, seeds: int, chaotic_starts: int, seed: int) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import cli_json, run_cli
-from procs import CliFactory, alive, describe, descendants
+from procs import CliFactory, alive, describe, descendants, zygote_of
 
 # the check's test sleeps, so the worker can be killed while the check is in flight
 SLOW_OK = "```python\nimport time\n\ndef double(x):\n    time.sleep(1.5)\n    return 2 * x\n```"
@@ -31,18 +31,6 @@ def clis():
     factory = CliFactory()
     yield factory
     factory.cleanup()
-
-
-def zygote_of(pid: int) -> int | None:
-    """The sandbox worker among ``pid``'s children."""
-    for child in descendants(pid):
-        try:
-            cmd = Path(f"/proc/{child}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"agentloop.sandbox.zygote" in cmd:
-            return child
-    return None
 
 
 def test_killed_worker_ends_run_as_error_then_resume_finishes(tmp_path: Path, clis: CliFactory):
