@@ -174,10 +174,7 @@ class SolutionModule(types.ModuleType):
             args = (message,)
         if not issubclass(cls, Exception):  # SystemExit, KeyboardInterrupt: a failure, not an exit
             cls, args = RuntimeError, (f"solution.{name}() raised {cls.__name__}: {message}",)
-        try:
-            exc = cls(*args)
-        except Exception:  # noqa: BLE001 - a builtin that wants other arguments (UnicodeDecodeError)
-            exc = cls(message) if cls is not UnicodeError and not issubclass(cls, UnicodeError) else ValueError(message)
+        exc = _construct(cls, args, message)
         raised_as = names[0] if names else cls.__name__
         note = f"raised in solution.{name}() as {raised_as}: {message}"
         if trace := _text(info.get("trace"), 4000):
@@ -193,6 +190,16 @@ def _stub(module: SolutionModule, name: str):  # noqa: ANN202
     call.__name__ = call.__qualname__ = name
     call.__module__ = "solution"
     return call
+
+
+def _construct(cls: type, args: tuple, message: str) -> BaseException:
+    """``cls(*args)``; for builtins that want other arguments (UnicodeDecodeError), the nearest that works."""
+    for attempt in (lambda: cls(*args), lambda: cls(message), lambda: ValueError(message)):
+        try:
+            return attempt()
+        except Exception:  # noqa: BLE001, S112 - try the next form
+            continue
+    return RuntimeError(message)
 
 
 def _builtin_exception(names: list, *, skip_first: bool = False) -> type:
