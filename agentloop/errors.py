@@ -12,7 +12,8 @@
     └── RunError                   the run itself failed (exit 3; the run stays resumable)
         ├── ModelError             a backend failed (load, call, deadline)
         │   └── ScriptExhaustedError   a scripted role ran out of replies
-        └── SandboxError           the sandbox could not start a check at all
+        └── SandboxError           the sandbox machinery failed (its worker died, it could not start a
+                                   check): never the candidate's fault; the run ends ``error``
 
 A bad candidate is never an exception: it is a ``Feedback`` with ``passed=False``.
 Exceptions never print or log; the CLI turns them into one line and an exit code.
@@ -71,4 +72,8 @@ class ScriptExhaustedError(ModelError):
 
 
 class SandboxError(RunError):
-    """The sandbox could not run a check at all (not: the candidate failed it)."""
+    """The sandbox machinery failed, e.g. its worker died mid-check (not: the candidate failed a check).
+
+    The one class for every sandbox failure (``agentloop.sandbox.SandboxError`` is this class): a
+    ``RunError``, so the run ends with status ``error`` and one line, and ``resume`` continues it.
+    """

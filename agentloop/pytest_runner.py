@@ -25,6 +25,7 @@ TEST_FILE = "test_task.py"
 # writes are never read
 INI_FILE = "agentloop-pytest.ini"
 CHANNEL_PLUGIN = "agentloop.sandbox.pytest_channel"
+BOUNDARY = "agentloop.sandbox.boundary"
 
 
 @dataclass
@@ -43,10 +44,16 @@ class PytestOutcome:
         return len(self.names)
 
 
-def pytest_argv(test_file: str = TEST_FILE, plugins: tuple[str, ...] = ()) -> list[str]:
-    """pytest with no plugins but ours (and ``plugins``), no conftest, ini files or cache."""
+def pytest_argv(test_file: str = TEST_FILE, plugins: tuple[str, ...] = (), plain: bool = True) -> list[str]:
+    """pytest with no plugins but ours (and ``plugins``), no conftest, ini files or cache.
+
+    ``plain``: behind the solution boundary (``agentloop.sandbox.boundary``): the candidate runs in
+    a process of its own and only plain data reaches the tests. Otherwise pytest imports it.
+    """
     loaded = [arg for name in (CHANNEL_PLUGIN, *plugins) for arg in ("-p", name)]
-    return python_argv("-m", "pytest", "-q", "-p", "no:cacheprovider", *loaded, "--noconftest", "-c", INI_FILE,
+    # importlib mode: pytest never puts the work folder (which the candidate can write) on sys.path
+    runner = ["-m", BOUNDARY, "--import-mode=importlib"] if plain else ["-m", "pytest"]
+    return python_argv(*runner, "-q", "-p", "no:cacheprovider", *loaded, "--noconftest", "-c", INI_FILE,
                        "--rootdir=.", "--tb=short", test_file)
 
 
@@ -149,13 +156,16 @@ def judge(outcome: PytestOutcome, result: ExecResult, expected: set[str] | None)
 
 
 async def run_pytest(ws: Workspace, *, kind: str, timeout_s: float, memory_mb: int,
-                     plugins: tuple[str, ...] = ()) -> Feedback:
-    """Run ``test_task.py`` in the workspace and turn the channel's outcome into feedback."""
+                     plugins: tuple[str, ...] = (), plain: bool = True) -> Feedback:
+    """Run ``test_task.py`` in the workspace and turn the channel's outcome into feedback.
+
+    ``plain`` (a task's ``sandbox.results: plain``, the default): through the solution boundary.
+    """
     source = (ws.workdir / TEST_FILE).read_text(encoding="utf-8")
     digest = hashlib.sha256(source.encode()).hexdigest()
     key = secrets.token_hex(16)
     ws.write(INI_FILE, "[pytest]\n")
-    result = await ws.run(pytest_argv(plugins=plugins), timeout_s=timeout_s, memory_mb=memory_mb,
+    result = await ws.run(pytest_argv(plugins=plugins, plain=plain), timeout_s=timeout_s, memory_mb=memory_mb,
                           import_workdir=bool(plugins), channel=key.encode())
     outcome = read_channel(result.channel, key)
     if _digest(ws) != digest:

@@ -72,6 +72,9 @@ class SandboxSpec(_Strict):
     isolation: Literal["process", "bwrap"] = "process"
     # fail a Python candidate whose code tampers with the harness (os._exit, atexit, frame walking, ...)
     scan: bool = True
+    # plain: pytest checks see the candidate only through the solution boundary (its own process,
+    # plain data back); objects: a task whose functions return their own types, imported in-process
+    results: Literal["plain", "objects"] = "plain"
 
 
 class Sampling(_Strict):

@@ -107,6 +107,18 @@ def descendants(pid: int) -> set[int]:
     return out
 
 
+def zygote_of(pid: int) -> int | None:
+    """The sandbox worker: ``pid``'s child running the zygote (its forks share its command line)."""
+    for child in descendants(pid):
+        try:
+            cmd = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if (_stat(child) or ("", 0))[1] == pid and b"agentloop.sandbox.zygote" in cmd:
+            return child
+    return None
+
+
 def sandboxed(pid: int) -> set[int]:
     """Live processes running in, or naming, a sandbox folder of process ``pid``."""
     prefix, found = f"{SANDBOX_BASE}/{pid}-", set()

@@ -53,7 +53,8 @@ ATTACKS = {
         "def pytest_runtest_makereport(item, call):\\n    o = yield\\n    o.get_result().outcome = \"passed\"\\n')\n"
         "open('pytest.ini', 'w').write('[pytest]\\naddopts = -p no:agentloop.sandbox.pytest_channel\\n')\n"),
 }
-# pytest's own asserts run in the candidate's process: only `cases` stops this one (see README, Security)
+# fools an assert in the candidate's own process (sandbox.results: objects); the default solution
+# boundary and `cases` both stop it (see README, Security; tests/security/test_lying_values.py)
 ALWAYS_EQUAL = "class A:\n    def __eq__(self, o): return True\ndef f(x):\n    return A()\n"
 
 
@@ -93,6 +94,13 @@ async def test_cases_compare_json_values_in_the_trusted_process(sandbox):
 async def test_cases_are_typed_true_is_not_one(sandbox):
     [fb] = await verdict(sandbox, "def f(x):\n    return True\n", [{"kind": "cases", "cases": [{"call": "f(1)", "expect": 1}]}])
     assert not fb.passed
+
+
+async def test_an_always_equal_object_fails_the_tests_only_behind_the_boundary(sandbox):
+    [fb] = await verdict(sandbox, ALWAYS_EQUAL, scan=False)
+    assert not fb.passed and "the result is an A, not plain data" in fb.summary
+    [fooled] = await verdict(sandbox, ALWAYS_EQUAL, scan=False, results="objects")
+    assert fooled.passed  # why the boundary is the default
 
 
 @pytest.mark.parametrize("code", [ALWAYS_EQUAL, ATTACKS["exit 0 at import"], ATTACKS["forged channel messages"]])

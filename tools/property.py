@@ -65,7 +65,8 @@ async def check(code: str, config: Config, ctx: CheckContext) -> Feedback:
     files = {"solution.py": code, TEST_FILE: config.code, f"{_PLUGIN}.py": _PROFILE.format(max_examples=config.max_examples)}
     async with ctx.sandbox.workspace(files) as ws:
         fb = await run_pytest(ws, kind="property", timeout_s=ctx.task.sandbox.timeout_s,
-                              memory_mb=ctx.task.sandbox.memory_mb, plugins=(_PLUGIN,))
+                              memory_mb=ctx.task.sandbox.memory_mb, plugins=(_PLUGIN,),
+                              plain=ctx.task.sandbox.results == "plain")
     found = counterexamples(fb.details.get("failures", []))
     if not found:
         return fb

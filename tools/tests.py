@@ -27,7 +27,7 @@ async def check(code: str, config: Config, ctx: CheckContext) -> Feedback:
     if ctx.task.language == "c":
         return await _check_c(code, config, ctx, limits)
     async with ctx.sandbox.workspace({"solution.py": code, TEST_FILE: config.code}) as ws:
-        return await run_pytest(ws, kind="tests", **limits)
+        return await run_pytest(ws, kind="tests", plain=ctx.task.sandbox.results == "plain", **limits)
 
 
 async def _check_c(code: str, config: Config, ctx: CheckContext, limits: dict) -> Feedback:

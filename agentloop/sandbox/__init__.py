@@ -7,7 +7,7 @@ outside, and the whole tree killed afterwards. Layer B (``bwrap``): the same ins
 """
 
 from .box import ISOLATION_LEVELS, Sandbox
-from .client import SandboxError
+from ..errors import SandboxError
 from .common import OUTPUT_LIMIT, ExecResult, base_environment, python_argv
 from .workspace import Workspace
 

@@ -17,14 +17,10 @@ import subprocess
 import sys
 import threading
 
-from ..errors import AgentloopError
+from ..errors import SandboxError
 from .common import base_environment
 
 START_TIMEOUT_S = 60.0  # importing pytest and hypothesis on a loaded 2-core machine
-
-
-class SandboxError(AgentloopError):
-    """The sandbox machinery itself failed (not the candidate)."""
 
 
 class Pending:
@@ -111,11 +107,23 @@ class ZygoteClient:
                 key = "pid" if "pid" in msg else "status"
                 _resolve(pending, getattr(pending, key), msg[key])
         with self._lock:
+            closing = not self.alive  # close() was called: an orderly end, not a death
             self.alive = False
             lost, self._pending = list(self._pending.values()), {}
-        for pending in lost:
-            for fut in (pending.pid, pending.status):
-                _resolve(pending, fut, SandboxError("sandbox worker died"))
+        if lost:
+            error = SandboxError("a check was cut short" if closing else self._death())
+            for pending in lost:
+                for fut in (pending.pid, pending.status):
+                    _resolve(pending, fut, error)
+
+    def _death(self) -> str:
+        """One line on how the zygote ended (it is reaped here if it is gone)."""
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return f"the sandbox worker (pid {self.pid}) stopped answering during a check"
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        return f"the sandbox worker (pid {self.pid}) {how} during a check (killed, or out of memory?)"
 
     def close(self) -> None:
         """End the zygote: closing the socket makes it kill everything it started and exit."""

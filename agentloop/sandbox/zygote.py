@@ -38,7 +38,7 @@ def _preload() -> None:
     import pytest  # noqa: F401
     import runpy  # noqa: F401
 
-    from . import pytest_channel  # noqa: F401
+    from . import boundary, pytest_channel  # noqa: F401
     try:
         import hypothesis  # noqa: F401
     except ImportError:
