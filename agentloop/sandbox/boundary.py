@@ -180,6 +180,9 @@ class SolutionModule(types.ModuleType):
         if trace := _text(info.get("trace"), 4000):
             note += f"\n{trace}"
         exc.add_note(note)
+        lines = info.get("lines")
+        # read by the report channel (pytest_channel) as the failure's solution.py frames
+        exc.agentloop_solution_lines = [n for n in lines[:20] if type(n) is int] if type(lines) is list else []
         return exc
 
 

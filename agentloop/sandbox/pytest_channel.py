@@ -7,8 +7,10 @@ exits 0 early, cannot turn the failure already on the pipe into a pass. The key 
 live in a closure of a reporter object registered at configure time (no module global for a
 candidate to replace), and before each test the reporter checks that pytest's way of running a
 test is still pytest's; if not it reports tampering. The orchestrator, not this plugin, decides
-the verdict (``agentloop.pytest_runner``). Code written to attack this plugin from inside the
-process can still forge it: that is what the static scan and the ``cases`` kind are for.
+the verdict (``agentloop.pytest_runner``). By default the candidate runs in a process of its own
+behind the solution boundary (``agentloop.sandbox.boundary``), so no candidate code runs in this
+one; with ``sandbox.results: objects`` it is imported here, and code written to attack this plugin
+from inside the process could forge it: that is what the static scan is for.
 
 Hypothesis tests: the shrunk failing example is taken from hypothesis's observability API (one
 observation per test case, as data: its call representation and JSON arguments), never from the
@@ -47,6 +49,7 @@ class _Reporter:
         self._function = Function
         self._runtest = Function.runtest  # as pytest defines it, before any candidate code ran
         self._examples: list[dict] = []  # minimal failing hypothesis test cases of the test running now
+        self._solution_lines: list[int] = []  # solution.py lines of the current failure, from the boundary
 
     def _intact(self, item) -> bool:  # noqa: ANN001
         return (type(item).runtest is self._runtest or not isinstance(item, self._function)) \
@@ -90,7 +93,14 @@ class _Reporter:
 
     def pytest_runtest_setup(self, item) -> None:  # noqa: ANN001 - pytest hook
         """A new test: forget the examples of the last one."""
-        self._examples = []
+        self._examples, self._solution_lines = [], []
+
+    def pytest_runtest_makereport(self, item, call) -> None:  # noqa: ANN001 - pytest hook (returns None: pytest makes the report)
+        """Behind the solution boundary the candidate's frames are not in pytest's traceback; its lines come as data."""
+        if call.excinfo is not None:
+            lines = getattr(call.excinfo.value, "agentloop_solution_lines", None)
+            if type(lines) is list:
+                self._solution_lines = [n for n in lines[:20] if type(n) is int]
 
     def pytest_runtest_call(self, item) -> None:  # noqa: ANN001 - pytest hook
         """Before each test body: pytest's own runner must still be in place."""
@@ -104,7 +114,7 @@ class _Reporter:
             crash = getattr(report.longrepr, "reprcrash", None)
             msg["message"] = str(getattr(crash, "message", ""))[:500]
             msg["text"] = str(report.longreprtext)[-4000:]
-            msg["frames"] = _frames(report.longrepr)
+            msg["frames"] = _frames(report.longrepr) + [{"file": "solution.py", "line": n} for n in self._solution_lines]
             if report.when == "call" and self._examples:
                 msg["examples"] = self._examples
         self._emit(msg)
