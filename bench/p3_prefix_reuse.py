@@ -1,25 +1,31 @@
 """P3: a 4-turn refine on the embedded model, with KV-prefix reuse vs without, in one process.
 
-First a real refine run (4 candidates, 3 critiques) records its prompts. Then the exact same
-sequence of calls (same messages, same token caps, greedy) is replayed twice on fresh model
-instances, once with prefix reuse and once without, alternating over --rounds. Only
+The calls of a real refine run (4 candidates, 3 critiques: their messages and completion-token
+counts) are committed in ``bench/data/p3_refine_calls.json``, so every run of this bench replays
+the same work. That sequence of calls (same messages, same token caps, greedy) is replayed on fresh
+model instances, once with prefix reuse and once without, alternating over --rounds. Only
 `prefix_cache` differs, so the ratios compare identical work. Prints prompt tokens evaluated
-(llama.cpp's own counter) and wall seconds, and their ratios.
+(llama.cpp's own counter) and wall seconds, and their ratios. ``--record`` runs a fresh refine and
+writes its calls to the recording instead (then commit it, and say so where figures are quoted).
 
-    python bench/p3_prefix_reuse.py [--rounds 2]
+    python bench/p3_prefix_reuse.py [--rounds 2] [--record]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import agentloop
 from agentloop import ModelPool, Task
 from agentloop.models import Request
+
+RECORDING = Path(__file__).parent / "data" / "p3_refine_calls.json"
 
 TESTS = """from solution import fizzbuzz
 def test_three(): assert fizzbuzz(3) == "Fizz"
@@ -38,10 +44,20 @@ TASK = {
 }
 
 
-def record(pool: ModelPool) -> list[tuple[list[dict], int]]:
-    """Run the refine loop once; return each turn's messages and its completion-token count."""
-    result = agentloop.run(Task.from_dict(TASK), store=tempfile.mktemp(suffix=".db"), seed=7, pool=pool)
-    return [(list(t.messages), max(1, t.usage.completion_tokens)) for t in result.graph.turns()]
+def record(pool: ModelPool) -> None:
+    """Run the refine loop once; write each turn's messages and completion-token count to the recording."""
+    with tempfile.TemporaryDirectory() as tmp:
+        result = agentloop.run(Task.from_dict(TASK), store=Path(tmp) / "p3.db", seed=7, pool=pool)
+    calls = [{"messages": list(t.messages), "max_tokens": max(1, t.usage.completion_tokens)}
+             for t in result.graph.turns()]
+    RECORDING.parent.mkdir(exist_ok=True)
+    RECORDING.write_text(json.dumps({"task": TASK, "seed": 7, "calls": calls}, indent=1) + "\n")
+    print(f"recorded {len(calls)} calls to {RECORDING}")
+
+
+def recorded() -> list[tuple[list[dict], int]]:
+    """The committed calls: (messages, completion tokens) per call."""
+    return [(c["messages"], c["max_tokens"]) for c in json.loads(RECORDING.read_text())["calls"]]
 
 
 async def replay(calls, prefix_cache: int, pool: ModelPool, round_: int) -> dict:
@@ -62,10 +78,13 @@ async def replay(calls, prefix_cache: int, pool: ModelPool, round_: int) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--record", action="store_true", help="record a fresh refine run instead of replaying")
     args = parser.parse_args()
     pool = ModelPool()
-    calls = record(pool)
-    print(f"recorded a refine run of {len(calls)} turns ({sum(1 for m, _ in calls if m[-1]['role'] == 'user')} calls)")
+    if args.record:
+        return record(pool)
+    calls = recorded()
+    print(f"replaying {RECORDING.name}: {len(calls)} calls, {sum(n for _, n in calls)} completion tokens")
     rows: dict[int, list[dict]] = {0: [], 1: []}
     for round_ in range(args.rounds):
         for mode in (0, 1):  # alternate so drift on a noisy machine hits both

@@ -96,8 +96,9 @@ class BatchDecoder:
         ctx = self._context(need, len(jobs) + 1)
         mem = ctx.memory
         llama_cpp.llama_memory_seq_keep(mem, PROMPT_SEQ)  # drop the samples of the last call
-        reuse = _common_prefix(self._held, prompt)
-        reuse = min(reuse, len(prompt) - 1)  # at least one token is evaluated: its logits start every sample
+        # at least two tokens are evaluated: the last one's logits start every sample, and llama.cpp
+        # counts a batch of one token as a decode step, not as prompt evaluation
+        reuse = max(0, min(_common_prefix(self._held, prompt), len(prompt) - 2))
         if not llama_cpp.llama_memory_seq_rm(mem, PROMPT_SEQ, reuse, -1):
             llama_cpp.llama_memory_clear(mem, True)
             reuse = 0
@@ -105,13 +106,16 @@ class BatchDecoder:
         width = ctx.params.n_batch
         batch = LlamaBatch(n_tokens=max(width, len(jobs)), embd=0, n_seq_max=1, verbose=False)
         try:
-            before = _evaluated(ctx)
-            for start in range(reuse, len(prompt), width):
-                chunk = prompt[start:start + width]
+            llama_cpp.llama_perf_context_reset(ctx.ctx)
+            start = reuse
+            while start < len(prompt):
+                size = width - 1 if len(prompt) - start == width + 1 else width  # never a last chunk of one token
+                chunk = prompt[start:start + size]
                 _fill(batch, [(tok, start + i, PROMPT_SEQ, start + i == len(prompt) - 1) for i, tok in enumerate(chunk)])
                 ctx.decode(batch)
+                start += size
             self._held = list(prompt)
-            evaluated = _evaluated(ctx) - before
+            evaluated = _evaluated(ctx)
             last = batch.batch.n_tokens - 1
             for seq, job in enumerate(jobs, 1):
                 llama_cpp.llama_memory_seq_cp(mem, PROMPT_SEQ, seq, -1, -1)
@@ -281,11 +285,10 @@ def _fill(batch: Any, rows: list[tuple[int, int, int, bool]]) -> None:
 
 
 def _evaluated(ctx: Any) -> int:
-    """Tokens llama.cpp has decoded in ``ctx`` (it counts single-token batches apart)."""
+    """Prompt tokens llama.cpp evaluated in ``ctx`` since its counters were reset."""
     import llama_cpp
     llama_cpp.llama_synchronize(ctx.ctx)  # the counters are updated when the last decode is waited for
-    perf = llama_cpp.llama_perf_context(ctx.ctx)
-    return perf.n_p_eval + perf.n_eval
+    return llama_cpp.llama_perf_context(ctx.ctx).n_p_eval
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
