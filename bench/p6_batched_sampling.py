@@ -10,9 +10,12 @@ token cap, per-sample seeds), both on agentloop's one llama thread, alternating 
   8 times in a row on one ``Llama``, seeds as agentloop's; llama-cpp-python reuses the prompt it
   holds, so it too evaluates the prompt about once.
 
-Prints completion tokens/s of each side (median over repeats) and their ratio.
+Prints completion tokens/s of each side (median over repeats) and their ratio. ``--steps`` instead
+times single decode steps over a shared prompt with 1, 2, 4, 8 and 16 samples in the batch (the
+physical limit of the approach on this machine).
 
     python bench/p6_batched_sampling.py [--problem 0] [--n 8] [--max-tokens 256] [--repeats 3] [--batch 1]
+    python bench/p6_batched_sampling.py --steps
 """
 
 from __future__ import annotations
@@ -65,6 +68,39 @@ def bare(llama: Llama, turns: list, max_tokens: int) -> tuple[float, int]:
     return time.perf_counter() - started, tokens
 
 
+def steps(n_threads: int, repeats: int = 6) -> None:
+    """Median ms per decode step by number of samples in the batch, on BatchDecoder's kind of context."""
+    import llama_cpp
+    from llama_cpp._internals import LlamaBatch
+
+    from agentloop.models.llamacpp_batch import BatchDecoder, _fill
+    llama = Llama(model_path=str(default_model_path()), verbose=False, n_threads=n_threads)
+    widths = (1, 2, 4, 8, 16)
+    decoder = BatchDecoder(llama, n_threads)
+    ctx = decoder._context(4096, max(widths) + 1)
+    batch = LlamaBatch(n_tokens=512, embd=0, n_seq_max=1, verbose=False)
+    prompt = llama.tokenize(b"def is_prime(n):\n    " * 20)
+    _fill(batch, [(tok, i, 0, i == len(prompt) - 1) for i, tok in enumerate(prompt)])
+    ctx.decode(batch)
+    for seq in range(1, max(widths) + 1):
+        llama_cpp.llama_memory_seq_cp(ctx.memory, 0, seq, -1, -1)
+    pos, times = dict.fromkeys(range(1, max(widths) + 1), len(prompt)), {w: [] for w in widths}
+    for _ in range(repeats):
+        for width in widths:  # alternate, so drift on a shared machine hits every width
+            _fill(batch, [(prompt[-1], pos[s], s, True) for s in range(1, width + 1)])
+            for s in range(1, width + 1):
+                pos[s] += 1
+            started = time.perf_counter()
+            ctx.decode(batch)
+            llama_cpp.llama_synchronize(ctx.ctx)
+            times[width].append(time.perf_counter() - started)
+    one = statistics.median(times[1])
+    for width, values in times.items():
+        step = statistics.median(values)
+        print(f"{width:>2} samples: {1000 * step:.1f} ms a step, {width / step:.1f} tokens/s, "
+              f"{width * one / step:.2f}x one sample's tokens/s")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problem", type=int, default=0, help="index of the HumanEval problem")
@@ -72,7 +108,10 @@ async def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch", type=int, default=1, choices=(0, 1))
+    parser.add_argument("--steps", action="store_true", help="time single decode steps by batch width instead")
     args = parser.parse_args()
+    if args.steps:
+        return steps(ModelPool().get("llamacpp:default")._settings["n_threads"])
     task = task_for(args.problem, args.n, args.max_tokens, args.batch)
     pool = ModelPool()
     model = pool.get(task.models["default"])

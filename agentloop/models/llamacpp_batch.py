@@ -30,6 +30,7 @@ from .base import Completion, Request, Usage
 
 PROMPT_SEQ = 0  # the sequence that holds the prompt; samples are 1..N
 CELL_ROUND = 1024  # the KV cache grows in steps of this many cells, so most calls reuse the context
+MAX_CELLS_PER_CTX = 4  # the batch context holds at most this many times the model's n_ctx in KV cells
 
 
 @dataclass
@@ -89,9 +90,6 @@ class BatchDecoder:
         """Decode every job to its end; returns the prompt tokens evaluated (llama.cpp's counter)."""
         import llama_cpp
         from llama_cpp._internals import LlamaBatch
-        now = time.monotonic()
-        for job in jobs:
-            job.deadline = now + job.timeout_s
         need = len(prompt) + sum(j.max_tokens for j in jobs) + len(jobs)
         ctx = self._context(need, len(jobs) + 1)
         mem = ctx.memory
@@ -124,6 +122,7 @@ class BatchDecoder:
                 job.cached = len(prompt) - evaluated if seq == 1 else len(prompt)
             self._decode(ctx, batch, prompt, jobs, stops)
         except BaseException as exc:
+            self._held = []  # the cache may hold anything now: evaluate the next prompt in full
             for job in jobs:
                 if not job.finished:
                     _finish(job, RuntimeError(f"batched decoding failed: {exc}"))
@@ -219,12 +218,37 @@ def _run_sync(model: Any, messages: list[dict[str, str]], jobs: list[Job]) -> No
         formatted = formatter(messages=messages)
         prompt = llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
         stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
+        room = model.n_ctx - len(prompt)  # each sample has the context window a single call would have
+        if room <= 0:
+            for job in jobs:
+                _finish(job, ModelError(f"{model.uri}: the prompt ({len(prompt)} tokens) fills the {model.n_ctx}-token"
+                                        " context window"))
+            return
+        now = time.monotonic()
+        for job in jobs:
+            job.max_tokens, job.deadline = min(job.max_tokens, room), now + job.timeout_s
         if model._decoder is None:
             model._decoder = BatchDecoder(llama, model._settings["n_threads"])
-        try:
-            model._decoder.run(prompt, jobs, stops)
-        except (RuntimeError, ValueError):
-            pass  # every job that had not ended got the error through ``done``
+        for group in _groups(jobs, len(prompt), MAX_CELLS_PER_CTX * model.n_ctx):
+            try:
+                model._decoder.run(prompt, group, stops)
+            except (RuntimeError, ValueError):
+                pass  # every job of the group that had not ended got the error through ``done``
+
+
+def _groups(jobs: list[Job], prompt: int, cells: int) -> list[list[Job]]:
+    """``jobs`` in order, in groups whose KV cells (one prompt, every sample's tokens) fit in ``cells``."""
+    import llama_cpp
+    seqs = llama_cpp.llama_max_parallel_sequences() - 1  # one sequence holds the prompt
+    groups: list[list[Job]] = [[]]
+    used = prompt
+    for job in jobs:
+        if groups[-1] and (used + job.max_tokens + 1 > cells or len(groups[-1]) >= seqs):
+            groups.append([])
+            used = prompt
+        groups[-1].append(job)
+        used += job.max_tokens + 1
+    return groups
 
 
 def _deliver(uri: str, future: asyncio.Future, request: Request, outcome: dict | BaseException, started: float) -> None:

@@ -68,3 +68,11 @@ async def test_batched_samples_end_on_their_own():
     # the model is free again: a plain call works
     again = await model.complete(MESSAGES, Request(role="solver", max_tokens=4, temperature=0.0))
     assert again.usage.completion_tokens > 0
+
+
+def test_samples_that_do_not_fit_one_context_are_decoded_in_groups():
+    from agentloop.models.llamacpp_batch import Job, _groups
+    jobs = [Job(max_tokens=500, temperature=0.8, seed=i, timeout_s=60, stop=None, done=print) for i in range(16)]
+    groups = _groups(jobs, 300, 4 * 1024)
+    assert [j for g in groups for j in g] == jobs  # every sample, in order
+    assert len(groups) > 1 and all(300 + sum(j.max_tokens + 1 for j in g) <= 4 * 1024 for g in groups)
