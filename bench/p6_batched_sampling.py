@@ -15,7 +15,7 @@ times single decode steps over a shared prompt with 1, 2, 4, 8 and 16 samples in
 physical limit of the approach on this machine).
 
     python bench/p6_batched_sampling.py [--problem 0] [--n 8] [--max-tokens 256] [--repeats 3] [--batch 1]
-    python bench/p6_batched_sampling.py --steps
+    python bench/p6_batched_sampling.py --steps [--threads N]
 """
 
 from __future__ import annotations
@@ -109,9 +109,10 @@ async def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch", type=int, default=1, choices=(0, 1))
     parser.add_argument("--steps", action="store_true", help="time single decode steps by batch width instead")
+    parser.add_argument("--threads", type=int, default=None, help="n_threads for --steps (default: the model's)")
     args = parser.parse_args()
     if args.steps:
-        return steps(ModelPool().get("llamacpp:default")._settings["n_threads"])
+        return steps(args.threads or ModelPool().get("llamacpp:default")._settings["n_threads"])
     task = task_for(args.problem, args.n, args.max_tokens, args.batch)
     pool = ModelPool()
     model = pool.get(task.models["default"])
