@@ -28,6 +28,7 @@ from .result import RunResult
 from .models.base import Completion
 from .roles import ROLE_SPECS, context_for, conversation, task_view
 from .runlock import RunLock
+from .siblings import Siblings
 from .signals import Interrupted, SignalStop
 from .structured import Structured, complete_structured
 from .validators import validate
@@ -62,6 +63,7 @@ class Run:
         self._validators = validators
         self._replay = {t.seq: t for t in replay}
         self._renderer = PromptRenderer(task.source_dir)
+        self._siblings = Siblings()  # sibling turns of one prompt share one model call
         self._next_seq = 1
         self._reserved = 0  # completion tokens granted to model calls still in flight
         self.refused: str | None = None  # why the budget last refused a turn, if it did
@@ -113,7 +115,7 @@ class Run:
         request = self._request(role, seq, temperature)
         self._reserved += request.max_tokens
         try:
-            completion = await self._pool.get(uri).complete(messages, request)
+            completion = await self._siblings.complete(self._pool.get(uri), messages, request)
         except ModelError:
             if self._out_of_time():
                 raise BudgetExhausted("budget:max_seconds") from None  # the call's deadline was the budget's

@@ -58,6 +58,7 @@ def visible_checks(task: Task) -> list[str]:
 
 
 HISTORY_CHARS = 8_000  # about 2,300 tokens of code and prose: room for a 768-token reply in a 4,096 context
+TRIM_TO = 0.5  # a history past HISTORY_CHARS is cut to this share of it, not just under it (see conversation)
 
 
 def conversation(parents: list[Turn], new: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -66,7 +67,10 @@ def conversation(parents: list[Turn], new: list[dict[str, str]]) -> list[dict[st
 
     Continuing the conversation is what lets llama.cpp reuse the KV cache of the whole shared
     prefix. When the history grows past ``HISTORY_CHARS``, the oldest exchanges after the task
-    are dropped in user/assistant pairs, so the roles still alternate.
+    are dropped in user/assistant pairs, so the roles still alternate, down to ``TRIM_TO`` of the
+    limit: every cut changes the prompt right after the task, so everything after it is evaluated
+    again; cutting well below the limit lets the next turns extend the cut history (and reuse its
+    KV cache) instead of cutting one pair on every turn.
     """
     if not parents or (new and new[0]["role"] == "system"):
         return new
@@ -75,7 +79,8 @@ def conversation(parents: list[Turn], new: list[dict[str, str]]) -> list[dict[st
     head, rest = history[:2], history[2:]
     size = sum(len(m["content"]) for m in head + rest + new)
     cut = 0  # drop pairs from the front, keeping a running size: re-summing per pair was quadratic
-    while len(rest) - cut > 1 and size > HISTORY_CHARS:
+    goal = HISTORY_CHARS * TRIM_TO if size > HISTORY_CHARS else HISTORY_CHARS
+    while len(rest) - cut > 1 and size > goal:
         size -= len(rest[cut]["content"]) + len(rest[cut + 1]["content"])
         cut += 2
     return head + rest[cut:] + new

@@ -1,25 +1,31 @@
 """P3: a 4-turn refine on the embedded model, with KV-prefix reuse vs without, in one process.
 
-First a real refine run (4 candidates, 3 critiques) records its prompts. Then the exact same
-sequence of calls (same messages, same token caps, greedy) is replayed twice on fresh model
-instances, once with prefix reuse and once without, alternating over --rounds. Only
+The calls of a real refine run (4 candidates, 3 critiques: their messages and completion-token
+counts) are committed in ``bench/data/p3_refine_calls.json``, so every run of this bench replays
+the same work. That sequence of calls (same messages, same token caps, greedy) is replayed on fresh
+model instances, once with prefix reuse and once without, alternating over --rounds. Only
 `prefix_cache` differs, so the ratios compare identical work. Prints prompt tokens evaluated
-(llama.cpp's own counter) and wall seconds, and their ratios.
+(llama.cpp's own counter) and wall seconds, and their ratios. ``--record`` runs a fresh refine and
+writes its calls to the recording instead (then commit it, and say so where figures are quoted).
 
-    python bench/p3_prefix_reuse.py [--rounds 2]
+    python bench/p3_prefix_reuse.py [--rounds 2] [--threads N] [--record]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import agentloop
 from agentloop import ModelPool, Task
 from agentloop.models import Request
+
+RECORDING = Path(__file__).parent / "data" / "p3_refine_calls.json"
 
 TESTS = """from solution import fizzbuzz
 def test_three(): assert fizzbuzz(3) == "Fizz"
@@ -38,16 +44,27 @@ TASK = {
 }
 
 
-def record(pool: ModelPool) -> list[tuple[list[dict], int]]:
-    """Run the refine loop once; return each turn's messages and its completion-token count."""
-    result = agentloop.run(Task.from_dict(TASK), store=tempfile.mktemp(suffix=".db"), seed=7, pool=pool)
-    return [(list(t.messages), max(1, t.usage.completion_tokens)) for t in result.graph.turns()]
+def record(pool: ModelPool, threads: str) -> None:
+    """Run the refine loop once; write each turn's messages and completion-token count to the recording."""
+    task = Task.from_dict({**TASK, "models": {"default": f"llamacpp:default{threads.replace('&', '?', 1)}"}})
+    with tempfile.TemporaryDirectory() as tmp:
+        result = agentloop.run(task, store=Path(tmp) / "p3.db", seed=7, pool=pool)
+    calls = [{"messages": list(t.messages), "max_tokens": max(1, t.usage.completion_tokens)}
+             for t in result.graph.turns()]
+    RECORDING.parent.mkdir(exist_ok=True)
+    RECORDING.write_text(json.dumps({"task": TASK, "seed": 7, "calls": calls}, indent=1) + "\n")
+    print(f"recorded {len(calls)} calls to {RECORDING}")
 
 
-async def replay(calls, prefix_cache: int, pool: ModelPool, round_: int) -> dict:
+def recorded() -> list[tuple[list[dict], int]]:
+    """The committed calls: (messages, completion tokens) per call."""
+    return [(c["messages"], c["max_tokens"]) for c in json.loads(RECORDING.read_text())["calls"]]
+
+
+async def replay(calls, prefix_cache: int, pool: ModelPool, round_: int, threads: str) -> dict:
     # a fresh instance per replay (cache_mb differs only to make the URI unique), on the pool's one
     # llama thread: nothing cached by an earlier replay can help this one
-    model = pool.get(f"llamacpp:default?prefix_cache={prefix_cache}&cache_mb={512 + round_}")
+    model = pool.get(f"llamacpp:default?prefix_cache={prefix_cache}&cache_mb={512 + round_}{threads}")
     await model.complete([{"role": "user", "content": "hi"}], Request(role="solver", max_tokens=1))  # load
     started = time.perf_counter()
     prompt = evaluated = completion = 0
@@ -62,14 +79,19 @@ async def replay(calls, prefix_cache: int, pool: ModelPool, round_: int) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--record", action="store_true", help="record a fresh refine run instead of replaying")
+    parser.add_argument("--threads", type=int, default=None, help="n_threads of the model (default: its own)")
     args = parser.parse_args()
+    threads = f"&n_threads={args.threads}" if args.threads else ""
     pool = ModelPool()
-    calls = record(pool)
-    print(f"recorded a refine run of {len(calls)} turns ({sum(1 for m, _ in calls if m[-1]['role'] == 'user')} calls)")
+    if args.record:
+        return record(pool, threads)
+    calls = recorded()
+    print(f"replaying {RECORDING.name}: {len(calls)} calls, {sum(n for _, n in calls)} completion tokens")
     rows: dict[int, list[dict]] = {0: [], 1: []}
     for round_ in range(args.rounds):
         for mode in (0, 1):  # alternate so drift on a noisy machine hits both
-            rows[mode].append(asyncio.run(replay(calls, mode, pool, round_)))
+            rows[mode].append(asyncio.run(replay(calls, mode, pool, round_, threads)))
     for mode, name in ((0, "without reuse"), (1, "with reuse")):
         r = rows[mode][-1]
         print(f"{name:>14}: {r['prompt']} prompt tokens, {r['evaluated']} evaluated, {r['completion']} generated, "

@@ -39,3 +39,17 @@ def test_long_histories_are_trimmed_in_pairs_keeping_the_task(sizes, last):
     assert out[-2:] == [{"role": "assistant", "content": "last reply " * last}, *NEW]  # never trimmed away
     total = sum(len(m["content"]) for m in out)
     assert total <= HISTORY_CHARS or len(out) == 4  # within budget unless only the essentials are left
+
+
+def test_a_long_refine_cuts_its_history_rarely_so_prompts_keep_extending_each_other():
+    # every cut re-evaluates the whole prompt after the task; cutting one pair per turn would do it every turn
+    messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "task"}]
+    last = turn(1, messages, "x" * 1500)
+    cuts = 0
+    for seq in range(2, 22):
+        new = conversation([last], [{"role": "user", "content": "review " * 100}])
+        previous = [*last.messages, {"role": "assistant", "content": last.output}]
+        cuts += new[:len(previous)] != previous
+        assert sum(len(m["content"]) for m in new) <= HISTORY_CHARS + 1500
+        last = turn(seq, new, "y" * 1500)
+    assert 0 < cuts <= 6, f"{cuts} of 20 turns cut the history"

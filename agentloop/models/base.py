@@ -1,7 +1,13 @@
-"""The model seam: one async method from chat messages to text plus token usage."""
+"""The model seam: one async method from chat messages to text plus token usage.
+
+A backend may also offer ``complete_many(messages, requests)``: N samples of one prompt, one
+future each (llama.cpp evaluates the prompt once, or decodes the samples together); for the
+others ``complete_many`` below makes N ``complete`` calls.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -67,6 +73,18 @@ class Model(Protocol):
     async def complete(self, messages: list[dict[str, str]], request: Request) -> Completion:
         """Answer the chat ``messages``."""
         ...
+
+
+def complete_many(model: Model, messages: list[dict[str, str]], requests: list[Request]) -> list[asyncio.Future]:
+    """Sibling samples of one prompt: one future per request, each resolved as its sample ends.
+
+    The model's own ``complete_many`` if it has one, else one ``complete`` task per request.
+    Cancelling a future stops that sample only.
+    """
+    many = getattr(model, "complete_many", None)
+    if many is not None:
+        return many(messages, requests)
+    return [asyncio.ensure_future(model.complete(messages, r)) for r in requests]
 
 
 def approx_tokens(text: str) -> int:

@@ -1,4 +1,4 @@
-"""``llamacpp:default`` and ``llamacpp:PATH.gguf?n_ctx=…&n_gpu_layers=…&n_threads=…&prefix_cache=…&cache_mb=…``.
+"""``llamacpp:default`` and ``llamacpp:PATH.gguf?n_ctx=…&n_gpu_layers=…&n_threads=…&prefix_cache=…&cache_mb=…&batch=…``.
 
 llama-cpp-python runs in-process and is synchronous: each call runs in the model's own worker
 thread, behind one lock per loaded model. A call past its deadline is stopped from inside the sampling loop
@@ -10,6 +10,9 @@ llama-cpp-python already reuses the prefix of the state it holds; a RAM cache of
 (bounded by ``cache_mb``) keeps several more, because solver, critic and refiner turns of
 different branches and runs interleave on one model. ``Usage.cached_tokens`` counts the prompt
 tokens that were not evaluated, read from llama.cpp's own counter of evaluated prompt tokens.
+
+Sibling samples of one prompt (``complete_many``) run one after another, the later ones reusing the
+prompt the first evaluated; with ``batch=1`` they are decoded together instead (llamacpp_batch.py).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from .base import Completion, Request, Usage
 
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _INT_PARAMS = {"n_ctx": (256, 1 << 20), "n_gpu_layers": (-1, 10_000), "n_threads": (1, 1024),
-               "prefix_cache": (0, 1), "cache_mb": (0, 1 << 20)}
+               "prefix_cache": (0, 1), "cache_mb": (0, 1 << 20), "batch": (0, 1)}
 
 
 def default_model_path() -> Path:
@@ -68,7 +71,7 @@ class LlamaCppModel:
     """A GGUF model loaded once and shared by every role that names its URI."""
 
     def __init__(self, path: Path, uri: str, *, n_ctx: int = 4096, n_gpu_layers: int = 0,
-                 n_threads: int | None = None, prefix_cache: int = 1, cache_mb: int = 512,
+                 n_threads: int | None = None, prefix_cache: int = 1, cache_mb: int = 512, batch: int = 0,
                  thread: ThreadPoolExecutor | None = None) -> None:
         self.uri = uri
         self.path = path
@@ -78,6 +81,7 @@ class LlamaCppModel:
         self._llama: Any = None
         self._formatter: Any = None
         self._grammars: dict[str, Any] = {}
+        self._batch, self._decoder = bool(batch), None  # the decoder: llamacpp_batch.BatchDecoder, made on first use
         self._lock = threading.Lock()
         # One long-lived thread, shared by every model of a pool, never asyncio.to_thread: each thread
         # that calls llama.cpp gets its own OpenMP team, and idle teams spin on the cores the busy one
@@ -170,6 +174,13 @@ class LlamaCppModel:
             self._formatter = Jinja2ChatFormatter(template=template, eos_token=text(eos_id), bos_token=text(bos_id),
                                                   stop_token_ids=[eos_id])
         return self._formatter
+
+    def complete_many(self, messages: list[dict[str, str]], requests: list[Request]) -> list[asyncio.Future]:
+        """Sibling samples of one prompt: one future each, resolved as each sample ends."""
+        if self._batch and len(requests) > 1 and not any(r.schema for r in requests):
+            from .llamacpp_batch import submit
+            return submit(self, messages, requests)
+        return [asyncio.ensure_future(self.complete(messages, r)) for r in requests]
 
     async def complete(self, messages: list[dict[str, str]], request: Request) -> Completion:
         """Generate a reply on the pool's llama thread; generation stops at the deadline."""
