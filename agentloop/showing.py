@@ -127,7 +127,7 @@ def runs_table(records: list[Any]) -> str:
         result = r.result or {}
         tokens = result.get("tokens") or {}
         score = "-" if result.get("score") is None else f"{result['score']:.2f}"
-        total = sum(v for v in tokens.values() if isinstance(v, int)) if tokens else "-"
+        total = (tokens.get("prompt") or 0) + (tokens.get("completion") or 0) if tokens else "-"  # "cached" is part of "prompt"
         created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(r.created))
         lines.append(f"{r.id:<14}{created:<18}{safe_text(r.task_name)[:23]:<24}{r.status:<12}{score:>6}"
                      f"{result.get('turns', '-')!s:>6}{total!s:>9}{r.seconds:>9.1f}")

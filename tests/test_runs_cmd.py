@@ -29,6 +29,7 @@ def test_runs_lists_newest_first_and_filters(make_task, tmp_path):
     assert [r["task"] for r in by_task] == ["fizzbuzz"]
     table = run_cli("runs", cwd=tmp_path).stdout.splitlines()
     assert table[1].startswith(second["run_id"]) and "unsolved" in table[1] and "solved" in table[2]
+    assert table[2].split()[-2] == str(first["tokens"]["prompt"] + first["tokens"]["completion"])
 
 
 def test_latest_names_the_newest_run_for_show_resume_and_report(make_task, tmp_path):
