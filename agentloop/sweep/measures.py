@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..graph import Turn, TurnGraph
+from ..metrics import compute
 from ..store import RunRecord
 
 
@@ -40,6 +41,7 @@ class Point:
     tokens: int
     seconds: float
     passed: bool  # the best-so-far candidate passes the hidden tests
+    evaluated_tokens: int = 0  # prompt tokens not served from the KV cache, plus completion, so far
 
 
 @dataclass(frozen=True)
@@ -61,22 +63,31 @@ class RunFacts:
     any_passed: bool | None  # some candidate passes the hidden tests (None: candidates not scored)
     model_tests: bool  # model-written tests took part (CodeT ranking, advisory tests)
     curve: tuple[Point, ...] = field(default=())
+    evaluated_tokens: int = 0  # prompt tokens not served from the KV cache, plus completion tokens
+    flops: float | None = None  # 2 x parameters x evaluated tokens (local models; None when unknown)
 
     @property
     def tokens(self) -> int:
-        """Prompt plus completion tokens."""
+        """Nominal tokens: prompt plus completion."""
         return self.prompt_tokens + self.completion_tokens
 
+    @property
+    def wall_s(self) -> float:
+        """Wall seconds the run took (across resumes)."""
+        return self.seconds
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (results.json)."""
+        """Plain data (results.json), with the derived ``tokens`` and ``wall_s`` spelled out."""
         out = {k: v for k, v in self.__dict__.items() if k != "curve"}
+        out.update(tokens=self.tokens, wall_s=self.wall_s)
         out["curve"] = [p.__dict__ for p in self.curve]
         return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunFacts:
         """Inverse of ``to_dict``."""
-        return cls(**{**d, "curve": tuple(Point(**p) for p in d["curve"])})
+        own = {k: v for k, v in d.items() if k not in ("tokens", "wall_s")}
+        return cls(**{**own, "curve": tuple(Point(**p) for p in d["curve"])})
 
 
 def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, config: str, seed: int) -> RunFacts:
@@ -84,9 +95,7 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
     result = record.result or {}
     submitted = bool((result.get("hidden_tests") or {}).get("passed", False)) and record.status != "error"
     graph = TurnGraph.from_turns(turns)
-    usage = graph.usage()
-    calls = sum(1 for t in turns if not t.model.startswith("agentloop:"))
-    calls += sum(f.details.get("model_calls", 0) for t in turns for f in t.feedback)
+    usage, spent = graph.usage(), compute(graph, record.seconds)
     cands = graph.candidates()
     # a reply with no code block is a candidate that fails every test, hidden ones included
     hidden = {**{t.id: False for t in cands if t.candidate is None}, **hidden}
@@ -94,33 +103,37 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
     model_tests = any(f.kind == "model_tests" or f.details.get("model_written_tests") for t in turns for f in t.feedback)
     return RunFacts(run_id=record.id, task=record.task_name, config=config, seed=seed, status=record.status,
                     passed=submitted, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-                    model_calls=calls, seconds=round(record.seconds, 3), cost_usd=usage.cost_usd,
+                    model_calls=spent["model_calls"], seconds=round(record.seconds, 3), cost_usd=usage.cost_usd,
                     candidates=len(cands), any_passed=any(hidden.values()) if scored_all else None,
-                    model_tests=model_tests, curve=_curve(turns, hidden, submitted) if scored_all else ())
+                    model_tests=model_tests, curve=_curve(turns, hidden, submitted) if scored_all else (),
+                    evaluated_tokens=spent["evaluated_tokens"], flops=spent["flops"])
 
 
 def _curve(turns: list[Turn], hidden: dict[str, bool], submitted: bool) -> tuple[Point, ...]:
     """After each candidate: compute spent so far, and whether the best so far passes hidden tests."""
     points: list[Point] = []
     start = min((t.started for t in turns), default=0.0)
-    tokens, end, best = 0, 0.0, None
+    tokens, evaluated, end, best = 0, 0, 0.0, None
     for turn in sorted(turns, key=lambda t: t.seq):
         tokens += turn.usage.total
+        evaluated += turn.usage.evaluated
         end = max(end, turn.started + turn.seconds - start)
         if turn.writes_code:
             if best is None or (turn.passed, turn.score or 0.0, turn.seq) > (best.passed, best.score or 0.0, best.seq):
                 best = turn
-            points.append(Point(index=len(points) + 1, tokens=tokens, seconds=round(end, 3), passed=hidden[best.id]))
+            points.append(Point(index=len(points) + 1, tokens=tokens, seconds=round(end, 3), passed=hidden[best.id],
+                                evaluated_tokens=evaluated))
     if points:  # the last point is what the run really submitted (a strategy may choose among equals)
-        points[-1] = Point(points[-1].index, tokens, points[-1].seconds, submitted)
+        points[-1] = Point(points[-1].index, tokens, points[-1].seconds, submitted, evaluated)
     return tuple(points)
 
 
 def value_at(curve: tuple[Point, ...], final: bool, *, index: int | None = None, tokens: float | None = None,
-             seconds: float | None = None) -> bool:
+             seconds: float | None = None, evaluated_tokens: float | None = None) -> bool:
     """Whether the run's submission would pass had it stopped at that many candidates/tokens/seconds."""
     if not curve:
         return final
     reached = [p for p in curve if (index is None or p.index <= index) and (tokens is None or p.tokens <= tokens)
-               and (seconds is None or p.seconds <= seconds)]
+               and (seconds is None or p.seconds <= seconds)
+               and (evaluated_tokens is None or p.evaluated_tokens <= evaluated_tokens)]
     return reached[-1].passed if reached else False
