@@ -20,7 +20,8 @@ from typing import Any
 
 from .budget import BudgetExhausted, Metered, TokenMeter
 from .errors import ModelError, RunError
-from .feedback import Feedback, combined_score, run_checks, scan_for
+from .feedback import Feedback, combined_score, run_checks
+from .hidden import hidden_verdict
 from .graph import Turn, TurnGraph
 from .models import ModelPool, Request
 from .parsing import extract_code
@@ -380,11 +381,4 @@ async def _hidden_tests(run: Run, sandbox: Sandbox) -> dict[str, Any] | None:
     if not run.task.hidden_tests:
         return None
     best = run.chosen or run.graph.best()
-    if best is None or best.candidate is None:
-        return {"passed": False, "score": 0.0, "summary": "no candidate to test"}
-    spec = FeedbackSpec(kind="tests", code=run.task.hidden_tests)
-    [fb] = await run_checks(best.candidate, run.task, sandbox, specs=[spec])
-    flagged = scan_for(best.candidate, run.task)  # a candidate that tampers with the harness passes nothing
-    if flagged is not None:
-        return {"passed": False, "score": 0.0, "summary": f"{flagged.summary}\n(hidden tests: {fb.summary})"}
-    return {"passed": fb.passed, "score": fb.score, "summary": fb.summary}
+    return await hidden_verdict(best.candidate if best else None, run.task, sandbox)
