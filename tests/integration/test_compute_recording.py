@@ -1,4 +1,5 @@
-"""Compute as the field measures it, recorded per run with the real embedded model (issue 12, part 4)."""
+"""Issue 12 with the real embedded model: compute recorded per run (part 4), generation stopped where the
+code block closes (part 2)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from helpers import FIZZ_TESTS
 import agentloop
 from agentloop import Task
 from agentloop.metrics import run_metrics
+from agentloop.models import ModelPool, Request
+from agentloop.parsing import extract_code, first_block_closed
 
 pytestmark = pytest.mark.integration
 
@@ -41,3 +44,17 @@ def test_a_refine_run_records_nominal_and_evaluated_tokens_calls_seconds_and_flo
     params = llama._model.n_params()
     assert 100e6 < params < 200e6  # SmolLM2-135M
     assert m["flops"] == pytest.approx(2 * params * m["evaluated_tokens"])
+
+
+async def test_the_embedded_model_stops_where_its_code_block_closes():
+    model = ModelPool().get("llamacpp:default?prefix_cache=0")
+    messages = [{"role": "user", "content": "Write a Python function add(a, b) that returns a + b, in one ```python "
+                                            "block, then explain it in a paragraph."}]
+    whole = await model.complete(messages, Request(role="solver", max_tokens=200, temperature=0.0, seed=0))
+    stopped = await model.complete(messages, Request(role="solver", max_tokens=200, temperature=0.0, seed=0,
+                                                     stop_at_fence=True))
+    assert first_block_closed(whole.text) and whole.text.rstrip().endswith("```") is False  # it kept writing
+    assert stopped.text.rstrip().endswith("```") and first_block_closed(stopped.text)
+    assert whole.text.startswith(stopped.text.rstrip("`").rstrip())  # greedy: the same reply, cut
+    assert stopped.usage.completion_tokens < whole.usage.completion_tokens
+    assert extract_code(stopped.text) == extract_code(whole.text)
