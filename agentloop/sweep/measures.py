@@ -9,7 +9,7 @@ stopped there (the best so far by the visible checks) passes the hidden tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..graph import Turn, TurnGraph
@@ -61,6 +61,10 @@ class RunFacts:
     any_passed: bool | None  # some candidate passes the hidden tests (None: candidates not scored)
     model_tests: bool  # model-written tests took part (CodeT ranking, advisory tests)
     curve: tuple[Point, ...] = field(default=())
+    # per candidate, scored on the hidden tests (None: not every candidate was scored)
+    hidden_passing: int | None = None  # candidates passing the hidden tests
+    visible_passing: int = 0  # candidates passing every visible check
+    visible_only: int | None = None  # of those, the ones failing the hidden tests (the visible checks' false passes)
 
     @property
     def tokens(self) -> int:
@@ -76,7 +80,8 @@ class RunFacts:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunFacts:
         """Inverse of ``to_dict``."""
-        return cls(**{**d, "curve": tuple(Point(**p) for p in d["curve"])})
+        known = {f.name for f in fields(cls)}  # results.json of an older version lacks the newer fields
+        return cls(**{**{k: v for k, v in d.items() if k in known}, "curve": tuple(Point(**p) for p in d["curve"])})
 
 
 def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, config: str, seed: int) -> RunFacts:
@@ -92,11 +97,14 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
     hidden = {**{t.id: False for t in cands if t.candidate is None}, **hidden}
     scored_all = all(t.id in hidden for t in cands)
     model_tests = any(f.kind == "model_tests" or f.details.get("model_written_tests") for t in turns for f in t.feedback)
+    shown = [t for t in cands if t.passed]
     return RunFacts(run_id=record.id, task=record.task_name, config=config, seed=seed, status=record.status,
                     passed=submitted, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
                     model_calls=calls, seconds=round(record.seconds, 3), cost_usd=usage.cost_usd,
                     candidates=len(cands), any_passed=any(hidden.values()) if scored_all else None,
-                    model_tests=model_tests, curve=_curve(turns, hidden, submitted) if scored_all else ())
+                    model_tests=model_tests, curve=_curve(turns, hidden, submitted) if scored_all else (),
+                    hidden_passing=sum(hidden[t.id] for t in cands) if scored_all else None,
+                    visible_passing=len(shown), visible_only=sum(not hidden[t.id] for t in shown) if scored_all else None)
 
 
 def _curve(turns: list[Turn], hidden: dict[str, bool], submitted: bool) -> tuple[Point, ...]:
