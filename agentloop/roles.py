@@ -39,7 +39,7 @@ def task_view(task: Task) -> dict[str, Any]:
     """The parts of a task every prompt may show (never the hidden tests)."""
     return {"name": task.name, "prompt": task.prompt.strip(), "language": task.language,
             "language_name": _LANGUAGE_NAMES[task.language], "entry_point": task.entry_point, "output": task.output,
-            "starter": (task.starter or "").strip() or None}
+            "starter": (task.starter or "").strip() or None, "preamble": (task.preamble or "").strip("\n") or None}
 
 
 def visible_checks(task: Task) -> list[str]:

@@ -79,7 +79,8 @@ def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None
     lines = [head]
     for turn in graph.turns():
         lines.extend(format_turn(turn))
-    lines.extend(format_metrics(run_metrics(graph)))
+    seconds = result.seconds if result is not None else (record or {}).get("seconds")
+    lines.extend(format_metrics(run_metrics(graph, seconds)))
     lines.extend(f"isolation: {level}" for level in isolation_levels(graph))
     return "\n".join(lines)
 
@@ -94,7 +95,9 @@ def format_metrics(m: dict[str, Any]) -> list[str]:
     """The metrics block of ``show``."""
     out = [f"metrics: {m['candidates']} candidates, {m['passing_candidates']} passing, "
            f"candidates/pass {m['candidates_per_pass']}, tokens/pass {m['tokens_per_pass']}, "
-           f"verdict flips {m['verdict_flips']}, touched named lines {m['touched_named_lines_rate']}"]
+           f"verdict flips {m['verdict_flips']}, touched named lines {m['touched_named_lines_rate']}",
+           f"compute: {m['tokens']} tokens ({m['evaluated_tokens']} evaluated), {m['model_calls']} model calls, "
+           f"{m['wall_s']} s" + (f", {m['flops']:.3g} FLOPs" if m["flops"] is not None else "")]
     for r in m["refinements"]:
         touched = {None: "no lines named", True: "touched named lines", False: "did NOT touch named lines"}
         out.append(f"  {r['turn']} from {r['from']}: fixed {r['fixed'] or '-'}, broke {r['broke'] or '-'}, "
@@ -112,5 +115,5 @@ def run_json(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any]:
         turns.append(d)
     return {"run_id": record["id"], "task": record["task_name"], "status": record["status"],
             "stop_reason": record.get("stop_reason"), "error": record.get("error"),
-            "result": record.get("result"), "metrics": run_metrics(graph), "isolation": isolation_levels(graph),
+            "result": record.get("result"), "metrics": run_metrics(graph, record.get("seconds")), "isolation": isolation_levels(graph),
             "turns": turns}

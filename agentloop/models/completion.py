@@ -86,6 +86,11 @@ def completion_prompt(messages: list[dict[str, str]]) -> tuple[str, bool]:
 class CompletionModel(LlamaCppModel):
     """A GGUF base model that continues raw text instead of answering chat messages."""
 
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        """The prompt tokens of the raw text a call with ``messages`` continues, BOS included, as the call counts them."""
+        llama = self._load()
+        return len(llama.tokenize(completion_prompt(messages)[0].encode("utf-8")))
+
     def _complete_sync(self, messages: list[dict[str, str]], request: Request, stop: threading.Event,
                        timed_out: threading.Event) -> dict:
         from llama_cpp import StoppingCriteriaList

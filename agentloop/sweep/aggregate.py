@@ -65,11 +65,20 @@ def task_rows(runs: list[RunFacts], configs: list[ConfigInfo]) -> list[dict[str,
                      "candidates": sum(r.candidates for r in group),
                      "prompt_tokens": sum(r.prompt_tokens for r in group),
                      "completion_tokens": sum(r.completion_tokens for r in group),
-                     "tokens": sum(r.tokens for r in group), "model_calls": sum(r.model_calls for r in group),
+                     "tokens": sum(r.tokens for r in group),
+                     "evaluated_tokens": sum(r.evaluated_tokens for r in group),
+                     "model_calls": sum(r.model_calls for r in group),
                      "seconds": round(sum(r.seconds for r in group), 3),
+                     "wall_s": round(sum(r.wall_s for r in group), 3),
+                     "flops": _sum_or_blank([r.flops for r in group]),
                      "cost_usd": round(sum(costs), 6) if costs else "",
                      "errors": sum(r.status == "error" for r in group)})
     return rows
+
+
+def _sum_or_blank(values: list[float | None]) -> float | str:
+    """The sum, or "" when any value is unknown (a partial sum would understate the compute)."""
+    return "" if not values or None in values else float(f"{sum(values):.4g}")
 
 
 def picked_by(info: ConfigInfo, runs: list[RunFacts]) -> str:

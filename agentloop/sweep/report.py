@@ -31,7 +31,8 @@ from .tables import (
 )
 
 CSV_COLUMNS = ["configuration", "task", "samples", "passing", "pass_rate", "picked_by", "any_candidate_passes", "candidates",
-               "prompt_tokens", "completion_tokens", "tokens", "model_calls", "seconds", "cost_usd", "errors"]
+               "prompt_tokens", "completion_tokens", "tokens", "evaluated_tokens", "model_calls", "seconds", "wall_s",
+               "flops", "cost_usd", "errors"]
 
 
 @dataclass(frozen=True)
