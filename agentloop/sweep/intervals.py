@@ -36,6 +36,8 @@ AXES = {
     "seconds": "wall seconds",
     "flops": "FLOPs (2 x parameters x evaluated tokens)",
 }
+SHORT = {"tokens": "nominal tokens", "evaluated_tokens": "evaluated tokens", "model_calls": "model calls",
+         "seconds": "wall seconds", "flops": "FLOPs"}  # for plot labels
 
 
 def task_groups(runs: list[RunFacts]) -> list[list[RunFacts]]:

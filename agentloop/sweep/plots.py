@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .aggregate import TURN_STRATEGIES, config_summary, pass_by_turn
-from .intervals import AXES, compute_curve, task_groups
+from .intervals import AXES, SHORT, compute_curve, task_groups
 from .report import Results
 from .stats import Bootstrap, Interval
 
@@ -79,7 +79,8 @@ def draw(results: Results, out: Path) -> list[Path]:
     ax.legend(fontsize=8) if ax.lines else ax.text(0.5, 0.5, "no runs", ha="center")
     written.append(_save(fig, out / "pass_at_k.png", plt))
     written.append(_coverage(plt, results, sums, out))
-    for axis, label in AXES.items():
+    for axis in AXES:
+        label = SHORT[axis]
         curves = {c.name: compute_curve(groups[c.name], axis, boot) for c in results.configs}
         if axis not in ("tokens", "seconds") and not any(curves.values()):
             continue  # an axis no run recorded (FLOPs of a remote model) gets no empty plot
@@ -115,7 +116,9 @@ def _coverage(plt, results: Results, sums: dict, out: Path) -> Path:
             ax.plot(ks, [fit.predict(k) for k in ks], ls="--", color=ax.lines[-1].get_color(),
                     label=f"fit a={fit.a:.2f}, b={fit.b:.2f}")
     if ax.lines:
+        from matplotlib.ticker import ScalarFormatter
         ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(ScalarFormatter())  # 1, 2, 4 rather than 2^0, 2^1, 2^2
         ax.legend(fontsize=7)
     else:
         ax.text(0.5, 0.5, "candidates not scored", ha="center")
