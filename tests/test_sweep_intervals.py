@@ -88,3 +88,16 @@ def test_the_same_results_give_the_same_intervals(out):
     proc = run_cli("sweep", "sweep.yaml", "--out", "again", "--store", "s.db", "--quiet", cwd=out)
     assert proc.returncode == 0, proc.stderr
     assert (out / "again" / "intervals.csv").read_text() == first
+
+
+def test_equal_model_calls_stops_refinement_after_its_first_candidate(out):
+    """At one model call per sample (the most ``single`` spent), refine2 is judged on its first candidate."""
+    with (out / "out" / "intervals.csv").open() as fh:
+        rows = [r for r in csv.DictReader(fh) if r["statistic"] == "pass_at_equal_compute" and r["axis"] == "model_calls"]
+    assert {r["configuration"]: (r["budget"], float(r["point"])) for r in rows} == {
+        "single": ("1", 0.5), "refine2": ("1", pytest.approx(1 / 3, abs=1e-4))}
+    summary = (out / "out" / "summary.md").read_text()
+    part = summary.split("**Axis equalised: model calls**, at 1.00 per sample")[1].split("**Axis")[0]
+    # refine2 - single per task: double 1/3 - 2/3, neg 1/3 - 1/3; resampled: [-1/3, 0], which holds 0
+    assert "| refine2 | 0.333 [0.333, 0.333] | -0.167 [-0.333, 0.000] | indistinguishable |" in part
+    assert "| single | 0.500 [0.333, 0.667] | – | best |" in part
