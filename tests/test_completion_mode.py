@@ -49,8 +49,7 @@ def test_the_solver_prompt_of_a_humaneval_task_gives_the_raw_humaneval_prompt(ta
     messages = PromptRenderer(None).render("solver", context_for(task, []))
     text, code = completion_prompt(messages)
     assert code
-    # the chat prompt shows the code without its leading blank lines; everything after them is verbatim
-    assert text == problem["prompt"].lstrip("\n")
+    assert text == problem["prompt"]  # verbatim, leading blank line included (HumanEval/0 has none, /32 one)
 
 
 def test_a_message_without_code_is_continued_as_plain_text():
