@@ -7,7 +7,7 @@ function's signature and docstring), sampling stops at the first of ``\\nclass``
 checked is the prompt followed by the completion.
 
 The raw prompt is the first fenced code block of the last user message: in the solver's prompt,
-the task's starter (for the ``humaneval`` suite, the HumanEval prompt). The reply is that code
+the task's preamble or starter (for the ``humaneval`` suite, the HumanEval prompt, verbatim). The reply is that code
 plus the completion, in one fenced block, so the loop's candidate is ``prompt + completion``
 exactly. A message without a code block is continued as plain text (its messages joined by
 blank lines), with no stop sequences but the deadline and ``max_tokens`` (and the JSON schema's
