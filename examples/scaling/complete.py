@@ -23,5 +23,7 @@ for task, config in db.execute("SELECT s.task_name, s.config FROM sweep_runs s J
                                "WHERE s.hidden_json IS NOT NULL AND r.status IN ('solved', 'unsolved')"):
     done.setdefault(task, set()).add(config)
 tasks = [t for t in doc["tasks"] if done.get(t, set()) >= set(configs)]
-open(out, "w").write(re.sub(r"^tasks: \[.*\]$", "tasks: [" + ", ".join(tasks) + "]", text, flags=re.M))
+head = (f"# Written by complete.py from {src}: the {len(tasks)} of its {len(doc['tasks'])} tasks whose every "
+        "configuration had finished\n# and been scored when it was stopped; everything else is as in that file.\n")
+open(out, "w").write(head + re.sub(r"^tasks: \[.*\]$", "tasks: [" + ", ".join(tasks) + "]", text, flags=re.M))
 print(f"{len(tasks)} of {len(doc['tasks'])} tasks complete; missing: {[t for t in doc['tasks'] if t not in tasks]}")
