@@ -108,15 +108,26 @@ def scan_for(code: str, task: Task) -> Feedback | None:
     return scan_feedback(code, task.language)
 
 
+def with_preamble(code: str, task: Task) -> str:
+    """The file every check runs: the task's ``preamble``, then the candidate (HumanEval runs
+    ``prompt + completion``). A candidate that redefines a preamble function replaces it, as
+    a later ``def`` does in any module; a bare function body completes the preamble's stub."""
+    if not task.preamble:
+        return code
+    return task.preamble + ("" if task.preamble.endswith("\n") else "\n") + code
+
+
 async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None = None,
                      ask: Asker | None = None) -> list[Feedback]:
     """Run every feedback entry of the task (or ``specs``) on ``code``, in order.
 
-    The task's own checks of Python code start with the static ``scan`` (only present when it
-    finds something, and then failing): tampering with the harness can never pass.
+    Every check sees the task's ``preamble`` followed by ``code`` (``with_preamble``). The
+    task's own checks of Python code start with the static ``scan`` of the candidate (only
+    present when it finds something, and then failing): tampering with the harness can never pass.
     """
     results: list[Feedback] = []
     flagged = scan_for(code, task) if specs is None else None
+    code = with_preamble(code, task)
     if flagged is not None:
         results.append(flagged)
     for spec in task.feedback if specs is None else specs:

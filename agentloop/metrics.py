@@ -3,7 +3,7 @@
 For each refinement (a candidate derived from a parent candidate): which checks flipped, whether
 the whole verdict flipped, and whether the edit touched the lines the parent's feedback named
 (compiler and lint diagnostics, traceback frames in ``solution.py``). Per run: candidates and
-tokens per passing candidate.
+tokens per passing candidate, and the compute spent as the field measures it (``compute``).
 """
 
 from __future__ import annotations
@@ -60,8 +60,27 @@ def incorporation(graph: TurnGraph, turn: Turn) -> dict[str, Any] | None:
             "touched_named_lines": touched}
 
 
-def run_metrics(graph: TurnGraph) -> dict[str, Any]:
-    """Incorporation per refinement, and candidates and tokens per passing candidate."""
+def model_calls(turns: list[Turn]) -> int:
+    """Model calls a run made: every agent turn, plus the judge calls its checks made."""
+    calls = sum(1 for t in turns if not t.model.startswith("agentloop:"))
+    return calls + sum(f.details.get("model_calls", 0) for t in turns for f in t.feedback)
+
+
+def compute(graph: TurnGraph, seconds: float | None) -> dict[str, Any]:
+    """The compute a run spent, on every axis an equal-compute comparison may equalise.
+
+    ``tokens``: nominal (prompt + completion, what the model was shown and wrote);
+    ``evaluated_tokens``: prompt tokens not served from a KV/prompt cache, plus completion;
+    ``flops``: 2 x parameters x evaluated tokens, summed over calls (None when a model's
+    parameter count is unknown, e.g. remote models); ``wall_s``: the run's wall seconds.
+    """
+    usage = graph.usage()
+    return {"tokens": usage.total, "evaluated_tokens": usage.evaluated, "model_calls": model_calls(graph.turns()),
+            "wall_s": None if seconds is None else round(seconds, 3), "flops": usage.flops}
+
+
+def run_metrics(graph: TurnGraph, seconds: float | None = None) -> dict[str, Any]:
+    """Incorporation per refinement, candidates and tokens per passing candidate, and compute spent."""
     candidates = graph.candidates()
     passes = sum(t.passed for t in candidates)
     usage = graph.usage()
@@ -72,4 +91,5 @@ def run_metrics(graph: TurnGraph) -> dict[str, Any]:
             "tokens_per_pass": round(usage.total / passes, 1) if passes else None,
             "refinements": refinements,
             "verdict_flips": sum(m["verdict_flipped"] for m in refinements),
-            "touched_named_lines_rate": round(sum(touched) / len(touched), 3) if touched else None}
+            "touched_named_lines_rate": round(sum(touched) / len(touched), 3) if touched else None,
+            **compute(graph, seconds)}

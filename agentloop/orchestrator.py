@@ -18,14 +18,16 @@ from dataclasses import replace
 from collections.abc import Callable
 from typing import Any
 
+from .budget import BudgetExhausted, Metered, TokenMeter
 from .errors import ModelError, RunError
-from .feedback import Feedback, combined_score, run_checks, scan_for
+from .feedback import Feedback, combined_score, run_checks
+from .hidden import hidden_verdict
 from .graph import Turn, TurnGraph
 from .models import ModelPool, Request
 from .parsing import extract_code
 from .prompting import PromptRenderer, prompt_hash
 from .result import RunResult
-from .models.base import Completion
+from .models.base import Completion, count_prompt_tokens
 from .roles import ROLE_SPECS, context_for, conversation, task_view
 from .runlock import RunLock
 from .siblings import Siblings
@@ -39,14 +41,6 @@ from .task import FeedbackSpec, Task
 
 EventSink = Callable[[dict[str, Any]], None]
 MODEL_CALL_LIMIT_S = 300.0  # no single model call may run longer, whatever the budget says
-
-
-class BudgetExhausted(Exception):
-    """Raised inside a strategy when a budget limit is reached; the run then stops cleanly."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class Run:
@@ -65,7 +59,8 @@ class Run:
         self._renderer = PromptRenderer(task.source_dir)
         self._siblings = Siblings()  # sibling turns of one prompt share one model call
         self._next_seq = 1
-        self._reserved = 0  # completion tokens granted to model calls still in flight
+        # tokens held by model calls in flight: concurrent samples draw from the same limit
+        self._meter = TokenMeter(task.budget.max_tokens, lambda: self.graph.usage().total)
         self.refused: str | None = None  # why the budget last refused a turn, if it did
         self.chosen: Turn | None = None  # a strategy's pick among equally good candidates
         self._base_seconds = base_seconds
@@ -76,12 +71,11 @@ class Run:
         return self._base_seconds + (time.monotonic() - self._started)
 
     def _limit_reached(self) -> str | None:
-        budget, used = self.task.budget, self.graph.usage()
+        budget = self.task.budget
         # turns still in flight count: concurrent branches draw from the same limit
         if budget.max_turns is not None and self._next_seq - 1 >= budget.max_turns:
             return "budget:max_turns"
-        # completion tokens reserved by calls in flight count too, or concurrent samples overshoot
-        if budget.max_tokens is not None and used.total + self._reserved >= budget.max_tokens:
+        if self._meter.full():  # tokens held by calls in flight count too, or concurrent samples overshoot
             return "budget:max_tokens"
         if self._out_of_time():
             return "budget:max_seconds"
@@ -105,29 +99,42 @@ class Run:
         number before its first await, so a strategy that starts them in a fixed order replays
         identically on resume.
         """
-        if self._next_seq not in self._replay and (reason := self._limit_reached()) is not None:
-            raise BudgetExhausted(reason)  # a stored turn is replayed whatever the budget says now
-        seq, self._next_seq = self._next_seq, self._next_seq + 1
-        if seq in self._replay:
+        if self._next_seq in self._replay:  # a stored turn is replayed whatever the budget says now
+            seq, self._next_seq = self._next_seq, self._next_seq + 1
             return self._replayed(self._replay.pop(seq), role)
-        spec, uri = ROLE_SPECS[role], self.models.get(role, self.models["default"])
+        if (reason := self._limit_reached()) is not None:
+            raise BudgetExhausted(reason)
+        uri = self.models.get(role, self.models["default"])
         messages = conversation(parents, self._renderer.render(template or role, context_for(self.task, parents)))
-        request = self._request(role, seq, temperature)
-        self._reserved += request.max_tokens
+        model = self._pool.get(uri)
+        # counted and reserved before the first await: concurrent turns see each other's reservations
+        request, held = self._meter.hold(self._request(role, self._next_seq, temperature),
+                                         count_prompt_tokens(model, messages))
+        seq, self._next_seq = self._next_seq, self._next_seq + 1
+        held = [held]  # tokens this turn holds until it is committed (its calls' usage is counted then)
         try:
-            completion = await self._siblings.complete(self._pool.get(uri), messages, request)
+            return await self._complete_turn(role, seq, parents, uri, model, messages, request, held,
+                                             reject_repeats=reject_repeats, advisory_tests=advisory_tests)
+        finally:
+            self._meter.release(sum(held))
+
+    async def _complete_turn(self, role: str, seq: int, parents: list[Turn], uri: str, model: Any,
+                             messages: list[dict[str, str]], request: Request, held: list[int], *,
+                             reject_repeats: bool, advisory_tests: str | None) -> Turn:
+        spec = ROLE_SPECS[role]
+        try:
+            completion = await self._siblings.complete(model, messages, request)
         except ModelError:
             if self._out_of_time():
                 raise BudgetExhausted("budget:max_seconds") from None  # the call's deadline was the budget's
             raise
-        finally:
-            self._reserved -= request.max_tokens
+        held[0] = self._meter.settle(held[0], completion.usage.total)  # what it spent, held until committed
         candidate, feedback, score, side = None, (), None, []
         if spec.writes_code:
             candidate = (extract_code(completion.text, self.task.language, self.task.entry_point)
                          if self.task.output == "code" else completion.text.strip() or None)
             repeat = reject_repeats and self._failed_before(candidate)
-            feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side))
+            feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side, held))
             if advisory_tests and candidate and not repeat:
                 feedback += (await self._advisory(candidate, advisory_tests),)
             score = combined_score(list(feedback))
@@ -232,16 +239,15 @@ class Run:
         max_tokens = chosen.max_tokens if chosen and chosen.max_tokens else spec.max_tokens
         temperature = chosen.temperature if chosen and chosen.temperature is not None else spec.temperature
         temperature = override if override is not None else temperature
-        if budget.max_tokens is not None:
-            left = budget.max_tokens - self.graph.usage().total - self._reserved
-            max_tokens = max(1, min(max_tokens, left))
         timeout = MODEL_CALL_LIMIT_S
         if budget.max_seconds is not None:
             timeout = max(0.1, min(timeout, budget.max_seconds - self.seconds()))
+        # a code reply ends where its code block closes: nothing after it is ever read
         return Request(role=role, max_tokens=max_tokens, temperature=temperature,
-                       seed=None if self.seed is None else self.seed + seq, timeout_s=timeout)
+                       seed=None if self.seed is None else self.seed + seq, timeout_s=timeout,
+                       stop_at_fence=spec.writes_code and self.task.output == "code")
 
-    async def _check(self, candidate: str | None, seq: int, side: list[Completion]) -> list[Feedback]:
+    async def _check(self, candidate: str | None, seq: int, side: list[Completion], held: list[int]) -> list[Feedback]:
         if candidate is None:
             return [Feedback(kind="parse", passed=False, score=0.0,
                              summary="No code block was found in the reply: answer with one fenced code block.")]
@@ -250,7 +256,10 @@ class Run:
             uri = self._judge_uri()
             messages = self._renderer.render(template, {"task": task_view(self.task), **variables})
             try:
-                out = await complete_structured(self._pool.get(uri), messages, self._request("judge", seq), schema)
+                out = await complete_structured(Metered(self._meter, self._pool.get(uri), held), messages,
+                                                self._request("judge", seq), schema)
+            except BudgetExhausted:
+                return Structured(None, (), "the token budget is spent: the judge was not asked", tuple(messages))
             except ModelError as exc:
                 if self._out_of_time():
                     raise BudgetExhausted("budget:max_seconds") from None
@@ -384,11 +393,4 @@ async def _hidden_tests(run: Run, sandbox: Sandbox) -> dict[str, Any] | None:
     if not run.task.hidden_tests:
         return None
     best = run.chosen or run.graph.best()
-    if best is None or best.candidate is None:
-        return {"passed": False, "score": 0.0, "summary": "no candidate to test"}
-    spec = FeedbackSpec(kind="tests", code=run.task.hidden_tests)
-    [fb] = await run_checks(best.candidate, run.task, sandbox, specs=[spec])
-    flagged = scan_for(best.candidate, run.task)  # a candidate that tampers with the harness passes nothing
-    if flagged is not None:
-        return {"passed": False, "score": 0.0, "summary": f"{flagged.summary}\n(hidden tests: {fb.summary})"}
-    return {"passed": fb.passed, "score": fb.score, "summary": fb.summary}
+    return await hidden_verdict(best.candidate if best else None, run.task, sandbox)

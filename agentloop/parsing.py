@@ -15,6 +15,29 @@ _FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)(?:^[ \t]*`
 _TAGS = {"python": {"python", "py", "python3", ""}, "c": {"c", "h", ""}}
 
 
+_OPENER = re.compile(r"^[ \t]*```[^\n]*\n", re.MULTILINE)
+_CLOSER = re.compile(r"^[ \t]*```", re.MULTILINE)
+# what a remote API can stop on: a fence line of its own (an opening fence carries its tag, ```python)
+FENCE_STOP = "\n```\n"
+
+
+def first_block_closed(text: str) -> bool:
+    """True once ``text`` holds a complete fenced block: an opening fence line, then a closing one.
+
+    Generation of a code reply stops here: what a model writes after its code block is never read.
+    """
+    opener = _OPENER.search(text)
+    return opener is not None and _CLOSER.search(text, opener.end()) is not None
+
+
+def close_fence(text: str) -> str:
+    """``text`` with its closing fence restored when a stop sequence cut it off (APIs drop the stop)."""
+    opener = _OPENER.search(text)
+    if opener is None or _CLOSER.search(text, opener.end()) is not None:
+        return text
+    return text.rstrip("\n") + "\n```"
+
+
 def fenced_blocks(text: str) -> list[tuple[str, str]]:
     """Every fenced block as (language tag, body); an unclosed last fence runs to the end."""
     return [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text)]

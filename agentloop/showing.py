@@ -80,7 +80,8 @@ def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None
     lines = [head]
     for turn in graph.turns():
         lines.extend(format_turn(turn))
-    lines.extend(format_metrics(run_metrics(graph)))
+    seconds = result.seconds if result is not None else (record or {}).get("seconds")
+    lines.extend(format_metrics(run_metrics(graph, seconds)))
     lines.extend(f"isolation: {level}" for level in isolation_levels(graph))
     return "\n".join(lines)
 
@@ -98,7 +99,9 @@ def format_metrics(m: dict[str, Any]) -> list[str]:
     out = [f"metrics: {m['candidates']} candidates, {m['passing_candidates']} passing, "
            f"candidates/pass {shown(m['candidates_per_pass'], 'n/a (none passed)')}, "
            f"tokens/pass {shown(m['tokens_per_pass'], 'n/a (none passed)')}, verdict flips {m['verdict_flips']}, "
-           f"touched named lines {shown(m['touched_named_lines_rate'], 'n/a (no lines named)')}"]
+           f"touched named lines {shown(m['touched_named_lines_rate'], 'n/a (no lines named)')}",
+           f"compute: {m['tokens']} tokens ({m['evaluated_tokens']} evaluated), {m['model_calls']} model calls, "
+           f"{shown(m['wall_s'], 'n/a')} s" + (f", {m['flops']:.3g} FLOPs" if m["flops"] is not None else "")]
     for r in m["refinements"]:
         touched = {None: "no lines named", True: "touched named lines", False: "did NOT touch named lines"}
         out.append(f"  {r['turn']} from {r['from']}: fixed {r['fixed'] or '-'}, broke {r['broke'] or '-'}, "
@@ -116,7 +119,7 @@ def run_json(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any]:
         turns.append(d)
     return {"run_id": record["id"], "task": record["task_name"], "status": record["status"],
             "stop_reason": record.get("stop_reason"), "error": record.get("error"),
-            "result": record.get("result"), "metrics": run_metrics(graph), "isolation": isolation_levels(graph),
+            "result": record.get("result"), "metrics": run_metrics(graph, record.get("seconds")), "isolation": isolation_levels(graph),
             "turns": turns}
 
 

@@ -93,6 +93,9 @@ class Task(_Strict):
     output: Literal["code", "text"] = "code"  # text: the whole reply is the candidate (wrapped LLM calls)
     entry_point: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     starter: str | None = None
+    # code that runs before every candidate, in the same file (imports, helpers, the function's
+    # stub): HumanEval's protocol, where the prompt's code is executed before the completion
+    preamble: str | None = None
     feedback: list[FeedbackSpec] = Field(default_factory=lambda: [FeedbackSpec(kind="compile")])
     hidden_tests: str | None = None
     strategy: StrategySpec = Field(default_factory=lambda: StrategySpec(name="refine"))

@@ -64,6 +64,9 @@ def test_tiny_sweep_gives_the_exact_table(swept):
         # compute is what the stored turns used, prompt and completion both counted
         assert int(row["tokens"]) == _store_tokens(folder / "s.db", row["configuration"], row["task"])
         assert int(row["tokens"]) == int(row["prompt_tokens"]) + int(row["completion_tokens"]) > 0
+        # scripted replies: nothing cached (every token evaluated), no parameter count (no FLOPs)
+        assert int(row["evaluated_tokens"]) == int(row["tokens"]) and row["flops"] == ""
+        assert float(row["wall_s"]) == pytest.approx(float(row["seconds"]))
 
 
 def test_summary_reports_pass_at_k_per_k_with_honest_labels(swept):
@@ -72,9 +75,10 @@ def test_summary_reports_pass_at_k_per_k_with_honest_labels(swept):
     assert proc.stdout.strip() == summary.strip()  # the CLI prints the summary
     # pass@1 = mean(2/3, 1/3); pass@2 = mean(1, 1 - C(2,2)/C(3,2)); pass@3 = 1 (each task passed once)
     single = next(line for line in summary.splitlines() if line.startswith("| single |"))
-    assert "| none | 3 | 0.500 | 0.833 | 1.000 |" in single
+    # each with its 95% bootstrap interval over the two tasks (2/3 and 1/3 pass: [1/3, 2/3])
+    assert "| none | 3 | 0.500 [0.333, 0.667] | 0.833 [0.667, 1.000] | 1.000 [1.000, 1.000] |" in single
     refine = next(line for line in summary.splitlines() if line.startswith("| refine2 |"))
-    assert "| visible checks (<= 2 candidates) | 3 | 0.500 | 0.833 | 1.000 |" in refine
+    assert "| visible checks (<= 2 candidates) | 3 | 0.500 [0.333, 0.667] | 0.833 [0.667, 1.000] | 1.000 [1.000, 1.000] |" in refine
     assert "hidden_tests" in summary and "compile (2 of 2 tasks), tests (1 of 2 tasks)" in summary
     refine_note = next(line for line in summary.splitlines() if line.startswith("- **refine2**"))
     assert "pass@k of refine(max_turns=2, critic=False) submissions" in refine_note
@@ -103,7 +107,9 @@ def _png_ok(path):
 
 def test_plots_are_written_and_redrawn_from_results(swept):
     folder, _ = swept
-    names = ["pass_at_k.png", "pass_vs_tokens.png", "pass_vs_seconds.png", "pass_by_turn.png"]
+    # one pass-vs-compute plot per axis the runs record (scripted models have no parameter count: no FLOPs)
+    names = ["pass_at_k.png", "coverage.png", "pass_vs_tokens.png", "pass_vs_evaluated_tokens.png",
+             "pass_vs_model_calls.png", "pass_vs_seconds.png", "pass_by_turn.png"]
     for name in names:
         _png_ok(folder / "out" / name)
     proc = run_cli("plot", "out", "--out", "again", cwd=folder)

@@ -26,10 +26,10 @@ def normalize_uri(uri: str, base_dir: Path | None) -> str:
         from .litellm import parse_spec  # checks the query only; litellm itself is imported on first call
         parse_spec(rest, uri)
         return uri
-    if scheme == "llamacpp" and rest.split("?")[0] == "default":
-        from .llamacpp import default_model_path, parse_params
-        default_model_path()
-        parse_params(uri, rest.partition("?")[2])
+    if scheme == "llamacpp" and rest.split("?")[0] in _NAMED_GGUF:
+        from .llamacpp import parse_params
+        _named_path(rest.split("?")[0])
+        parse_params(uri, _split_mode(uri, rest.partition("?")[2])[1])
         return uri
     path_part, qmark, query = rest.partition("?")
     path = Path(path_part).expanduser()
@@ -42,7 +42,7 @@ def normalize_uri(uri: str, base_dir: Path | None) -> str:
         load_script(path)
     else:
         from .llamacpp import parse_params
-        parse_params(uri, query)
+        parse_params(uri, _split_mode(uri, query)[1])
     return f"{scheme}:{path.resolve()}{qmark}{query}"
 
 
@@ -80,8 +80,27 @@ def _create(uri: str, llama_thread: ThreadPoolExecutor | None) -> Model:
         from .scripted import ScriptedModel
         return ScriptedModel(Path(target), uri)
     if scheme == "llamacpp":
-        from .llamacpp import LlamaCppModel, default_model_path, parse_params
-        path = default_model_path() if target == "default" else Path(target)
-        return LlamaCppModel(path, uri, thread=llama_thread, **parse_params(uri, query))
+        from .completion import NAMED, CompletionModel
+        from .llamacpp import LlamaCppModel, parse_params
+        mode, query = _split_mode(uri, query)
+        path = _named_path(target) if target in _NAMED_GGUF else Path(target)
+        cls = CompletionModel if (mode or NAMED.get(target, "chat")) == "completion" else LlamaCppModel
+        return cls(path, uri, thread=llama_thread, **parse_params(uri, query))
     from .litellm import LiteLLMModel
     return LiteLLMModel(rest, uri)
+
+
+_NAMED_GGUF = ("default", "gemma3-270m")  # llamacpp:NAME for the GGUFs that come in Python packages
+
+
+def _named_path(name: str) -> Path:
+    if name == "default":
+        from .llamacpp import default_model_path
+        return default_model_path()
+    from .completion import gemma_model_path
+    return gemma_model_path()
+
+
+def _split_mode(uri: str, query: str) -> tuple[str | None, str]:
+    from .completion import split_mode
+    return split_mode(uri, query)

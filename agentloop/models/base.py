@@ -20,26 +20,35 @@ class Usage:
     completion_tokens: int = 0
     cached_tokens: int = 0  # prompt tokens served from a cache (llama.cpp's KV prefix, a provider's prompt cache)
     cost_usd: float | None = None  # from litellm's bundled price table; None when unknown (local models)
+    # 2 x parameters x evaluated tokens, for local models whose parameter count is known; None otherwise
+    flops: float | None = None
 
     @property
     def total(self) -> int:
-        """Prompt plus completion tokens."""
+        """Prompt plus completion tokens (nominal: what the model was shown and wrote)."""
         return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def evaluated(self) -> int:
+        """Tokens the model really computed: prompt tokens not served from a cache, plus completion."""
+        return self.prompt_tokens - self.cached_tokens + self.completion_tokens
 
     def __add__(self, other: Usage) -> Usage:
         costs = [c for c in (self.cost_usd, other.cost_usd) if c is not None]
+        flops = [f for f in (self.flops, other.flops) if f is not None]
         return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens,
-                     self.cached_tokens + other.cached_tokens, round(sum(costs), 8) if costs else None)
+                     self.cached_tokens + other.cached_tokens, round(sum(costs), 8) if costs else None,
+                     sum(flops) if flops else None)
 
     def to_dict(self) -> dict:
         """The ``usage`` object of ``show --json``."""
         return {"prompt": self.prompt_tokens, "completion": self.completion_tokens, "cached": self.cached_tokens,
-                "cost_usd": self.cost_usd}
+                "cost_usd": self.cost_usd, "flops": self.flops}
 
     @classmethod
     def from_dict(cls, d: dict) -> Usage:
         """Inverse of ``to_dict``."""
-        return cls(d["prompt"], d["completion"], d.get("cached", 0), d.get("cost_usd"))
+        return cls(d["prompt"], d["completion"], d.get("cached", 0), d.get("cost_usd"), d.get("flops"))
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,8 @@ class Request:
     seed: int | None = None
     timeout_s: float = 120.0
     schema: dict | None = None  # a JSON schema the reply must follow (grammar-constrained where the backend can)
+    # stop when the first fenced code block closes: what follows a code reply's block is never read
+    stop_at_fence: bool = False
 
 
 @runtime_checkable
@@ -85,6 +96,18 @@ def complete_many(model: Model, messages: list[dict[str, str]], requests: list[R
     if many is not None:
         return many(messages, requests)
     return [asyncio.ensure_future(model.complete(messages, r)) for r in requests]
+
+
+def count_prompt_tokens(model: Model, messages: list[dict[str, str]]) -> int:
+    """The prompt tokens a call with ``messages`` will be charged, counted before it is made.
+
+    Backends that can tokenize (llama.cpp with the model's own template, litellm's
+    ``token_counter``) define ``count_tokens``; the others charge ``approx_tokens`` per message.
+    """
+    counter = getattr(model, "count_tokens", None)
+    if counter is not None:
+        return int(counter(messages))
+    return sum(approx_tokens(m["content"]) for m in messages)
 
 
 def approx_tokens(text: str) -> int:

@@ -31,6 +31,10 @@ class FunctionModel:
         # id(): two lambdas (solver and critic) share a qualname but must not share a pool slot
         self.uri = uri or f"function:{getattr(fn, '__qualname__', 'fn')}@{id(fn):x}"
 
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        """The prompt tokens a call will be charged (the estimate of the flattened prompt)."""
+        return approx_tokens(flatten(messages))
+
     async def complete(self, messages: list[dict[str, str]], request: Request) -> Completion:
         """Call the function (a sync one runs in a thread) and wrap its text."""
         started, prompt = time.monotonic(), flatten(messages)

@@ -20,7 +20,8 @@ from urllib.parse import parse_qsl
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from ..errors import ModelError, ModelURIError
-from .base import Completion, Request, Usage
+from ..parsing import FENCE_STOP, close_fence
+from .base import Completion, Request, Usage, approx_tokens
 from .retrying import MalformedReply, backoff_s, classify
 
 _PARAMS = {"api_base": str, "api_key": str, "attempts": int, "retry_s": float, "concurrency": int, "rpm": int,
@@ -151,6 +152,8 @@ class LiteLLMModel:
             # a local OpenAI-compatible server (llama.cpp's, vLLM, Ollama) wants no key, but the OpenAI
             # SDK refuses to send a request without one; a key from the environment still wins
             kwargs["api_key"] = "no-key"
+        if request.stop_at_fence:
+            kwargs["stop"] = [FENCE_STOP]  # the API drops the stop sequence: close_fence restores it
         if request.schema is not None:  # not strict: providers' strict mode rejects plain pydantic schemas;
             # agentloop.structured validates the reply itself and re-asks once
             kwargs["response_format"] = {"type": "json_schema",
@@ -159,6 +162,7 @@ class LiteLLMModel:
         reply = await litellm.acompletion(model=model, messages=messages, **kwargs)
         try:
             text = reply.choices[0].message.content or ""
+            text = close_fence(text) if request.stop_at_fence else text
             usage = reply.usage
         except (AttributeError, IndexError) as exc:
             raise MalformedReply(f"reply has no choices/usage: {exc}") from None
@@ -166,6 +170,16 @@ class LiteLLMModel:
         return Completion(text=text, usage=Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0,
                                                  getattr(details, "cached_tokens", 0) or 0, _cost(litellm, model, reply)),
                           latency_s=time.monotonic() - started, model=self.uri)
+
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        """Prompt tokens of ``messages`` by litellm's ``token_counter`` (the model's tokenizer where
+        litellm knows it, else its default), or the 4-characters estimate when it cannot count."""
+        try:
+            import litellm
+            return int(litellm.token_counter(model=self.model, messages=messages))
+        except Exception:  # noqa: BLE001 - a counter failure must not fail the call; the estimate stands in
+            return sum(approx_tokens(m["content"]) for m in messages)
 
 
 class _ContextLength(Exception):

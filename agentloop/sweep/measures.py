@@ -9,10 +9,11 @@ stopped there (the best so far by the visible checks) passes the hidden tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ..graph import Turn, TurnGraph
+from ..metrics import compute, model_calls
 from ..store import RunRecord
 
 
@@ -40,6 +41,9 @@ class Point:
     tokens: int
     seconds: float
     passed: bool  # the best-so-far candidate passes the hidden tests
+    evaluated_tokens: int = 0  # prompt tokens not served from the KV cache, plus completion, so far
+    model_calls: int = 0  # model calls so far (judge calls included)
+    flops: float | None = None  # FLOPs so far (None when a call's model has no parameter count)
 
 
 @dataclass(frozen=True)
@@ -61,22 +65,36 @@ class RunFacts:
     any_passed: bool | None  # some candidate passes the hidden tests (None: candidates not scored)
     model_tests: bool  # model-written tests took part (CodeT ranking, advisory tests)
     curve: tuple[Point, ...] = field(default=())
+    evaluated_tokens: int = 0  # prompt tokens not served from the KV cache, plus completion tokens
+    flops: float | None = None  # 2 x parameters x evaluated tokens (local models; None when unknown)
+    # per candidate, scored on the hidden tests (None: not every candidate was scored)
+    hidden_passing: int | None = None  # candidates passing the hidden tests
+    visible_passing: int = 0  # candidates passing every visible check
+    visible_only: int | None = None  # of those, the ones failing the hidden tests (the visible checks' false passes)
 
     @property
     def tokens(self) -> int:
-        """Prompt plus completion tokens."""
+        """Nominal tokens: prompt plus completion."""
         return self.prompt_tokens + self.completion_tokens
 
+    @property
+    def wall_s(self) -> float:
+        """Wall seconds the run took (across resumes)."""
+        return self.seconds
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (results.json)."""
+        """Plain data (results.json), with the derived ``tokens`` and ``wall_s`` spelled out."""
         out = {k: v for k, v in self.__dict__.items() if k != "curve"}
+        out.update(tokens=self.tokens, wall_s=self.wall_s)
         out["curve"] = [p.__dict__ for p in self.curve]
         return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunFacts:
         """Inverse of ``to_dict``."""
-        return cls(**{**d, "curve": tuple(Point(**p) for p in d["curve"])})
+        # the derived tokens and wall_s are not fields; results.json of an older version lacks the newer ones
+        known = {f.name for f in fields(cls)}
+        return cls(**{**{k: v for k, v in d.items() if k in known}, "curve": tuple(Point(**p) for p in d["curve"])})
 
 
 def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, config: str, seed: int) -> RunFacts:
@@ -84,43 +102,53 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
     result = record.result or {}
     submitted = bool((result.get("hidden_tests") or {}).get("passed", False)) and record.status != "error"
     graph = TurnGraph.from_turns(turns)
-    usage = graph.usage()
-    calls = sum(1 for t in turns if not t.model.startswith("agentloop:"))
-    calls += sum(f.details.get("model_calls", 0) for t in turns for f in t.feedback)
+    usage, spent = graph.usage(), compute(graph, record.seconds)
     cands = graph.candidates()
     # a reply with no code block is a candidate that fails every test, hidden ones included
     hidden = {**{t.id: False for t in cands if t.candidate is None}, **hidden}
     scored_all = all(t.id in hidden for t in cands)
     model_tests = any(f.kind == "model_tests" or f.details.get("model_written_tests") for t in turns for f in t.feedback)
+    shown = [t for t in cands if t.passed]
     return RunFacts(run_id=record.id, task=record.task_name, config=config, seed=seed, status=record.status,
                     passed=submitted, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-                    model_calls=calls, seconds=round(record.seconds, 3), cost_usd=usage.cost_usd,
+                    model_calls=spent["model_calls"], seconds=round(record.seconds, 3), cost_usd=usage.cost_usd,
                     candidates=len(cands), any_passed=any(hidden.values()) if scored_all else None,
-                    model_tests=model_tests, curve=_curve(turns, hidden, submitted) if scored_all else ())
+                    model_tests=model_tests, curve=_curve(turns, hidden, submitted) if scored_all else (),
+                    evaluated_tokens=spent["evaluated_tokens"], flops=spent["flops"],
+                    hidden_passing=sum(hidden[t.id] for t in cands) if scored_all else None,
+                    visible_passing=len(shown), visible_only=sum(not hidden[t.id] for t in shown) if scored_all else None)
 
 
 def _curve(turns: list[Turn], hidden: dict[str, bool], submitted: bool) -> tuple[Point, ...]:
     """After each candidate: compute spent so far, and whether the best so far passes hidden tests."""
     points: list[Point] = []
     start = min((t.started for t in turns), default=0.0)
-    tokens, end, best = 0, 0.0, None
+    tokens, evaluated, calls, flops, end, best = 0, 0, 0, 0.0, 0.0, None
     for turn in sorted(turns, key=lambda t: t.seq):
         tokens += turn.usage.total
+        evaluated += turn.usage.evaluated
+        calls += model_calls([turn])
+        if flops is not None and not turn.model.startswith("agentloop:"):
+            flops = None if turn.usage.flops is None else flops + turn.usage.flops
         end = max(end, turn.started + turn.seconds - start)
         if turn.writes_code:
             if best is None or (turn.passed, turn.score or 0.0, turn.seq) > (best.passed, best.score or 0.0, best.seq):
                 best = turn
-            points.append(Point(index=len(points) + 1, tokens=tokens, seconds=round(end, 3), passed=hidden[best.id]))
+            points.append(Point(index=len(points) + 1, tokens=tokens, seconds=round(end, 3), passed=hidden[best.id],
+                                evaluated_tokens=evaluated, model_calls=calls, flops=flops))
     if points:  # the last point is what the run really submitted (a strategy may choose among equals)
-        points[-1] = Point(points[-1].index, tokens, points[-1].seconds, submitted)
+        points[-1] = replace(points[-1], tokens=tokens, passed=submitted, evaluated_tokens=evaluated, model_calls=calls,
+                             flops=flops)
     return tuple(points)
 
 
-def value_at(curve: tuple[Point, ...], final: bool, *, index: int | None = None, tokens: float | None = None,
-             seconds: float | None = None) -> bool:
-    """Whether the run's submission would pass had it stopped at that many candidates/tokens/seconds."""
+def value_at(curve: tuple[Point, ...], final: bool, *, index: int | None = None, **limits: float | None) -> bool:
+    """Whether the run's submission would pass had it stopped at that many candidates, or once it had
+    spent that much on each compute axis given (a ``Point`` field: tokens, evaluated_tokens, seconds,
+    model_calls, flops)."""
     if not curve:
         return final
-    reached = [p for p in curve if (index is None or p.index <= index) and (tokens is None or p.tokens <= tokens)
-               and (seconds is None or p.seconds <= seconds)]
+    given = {axis: x for axis, x in limits.items() if x is not None}
+    reached = [p for p in curve if (index is None or p.index <= index)
+               and all(getattr(p, axis) is not None and getattr(p, axis) <= x for axis, x in given.items())]
     return reached[-1].passed if reached else False

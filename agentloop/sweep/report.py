@@ -15,10 +15,24 @@ from .aggregate import (
     pass_by_turn,
     task_rows,
 )
+from .intervals import equal_compute, task_groups
 from .measures import RunFacts
+from .stats import Bootstrap
+from .tables import (
+    INTERVAL_COLUMNS,
+    METHOD,
+    ci_text,
+    compute_section,
+    coverage_section,
+    equal_compute_section,
+    false_pass_section,
+    interval_rows,
+    pass_hat_section,
+)
 
 CSV_COLUMNS = ["configuration", "task", "samples", "passing", "pass_rate", "picked_by", "any_candidate_passes", "candidates",
-               "prompt_tokens", "completion_tokens", "tokens", "model_calls", "seconds", "cost_usd", "errors"]
+               "prompt_tokens", "completion_tokens", "tokens", "evaluated_tokens", "model_calls", "seconds", "wall_s",
+               "flops", "cost_usd", "errors"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,7 @@ def _fmt(value: Any) -> str:
 
 def summary_markdown(results: Results) -> str:
     """summary.md: per configuration pass@k for each k up to the samples taken, compute per task."""
-    sums = [config_summary(c, [r for r in results.runs if r.config == c.name]) for c in results.configs]
+    sums = summaries(results)
     seen = ", ".join(f"{kind} ({n} of {results.tasks} tasks)" for kind, n in results.seen.items()) or "none"
     lines = [f"# Sweep results: {Path(results.sweep).name}", "",
              f"- Tests the loops saw (their visible checks): {seen}.",
@@ -83,7 +97,7 @@ def summary_markdown(results: Results) -> str:
             lines.append(f"| {s['configuration']} | {s['label']} | – | 0 |" + " – |" * (len(head) - 4))
             continue
         cells = [s["configuration"], f"`{s['label']}`", s["picked_by"], str(s["samples"])]
-        cells += [_fmt(s["pass_at_k"].get(k)) for k in ks]
+        cells += [ci_text(s["pass_at_k_ci"].get(k)) for k in ks]
         cells += [_fmt(s["oracle_coverage"]), _fmt(s["tokens_per_sample"]),
                   f"{s['prompt_tokens_per_sample']:.0f} / {s['completion_tokens_per_sample']:.0f}",
                   _fmt(s["model_calls_per_sample"]), _fmt(s["seconds_per_task"]), _fmt(s["tokens_per_task"])]
@@ -96,8 +110,29 @@ def summary_markdown(results: Results) -> str:
                          f"submission picked by: {s['selection']}; {s['candidates_per_sample']} candidates and "
                          f"{s['model_calls_per_sample']} model calls per sample; {s['errors']} run(s) ended in error{cost}.")
     lines += _by_turn(results)
-    lines += ["", _LEGEND, ""]
+    lines += [*pass_hat_section(sums), *coverage_section(sums), *false_pass_section(sums), *compute_section(sums),
+              *equal_compute_section(equal_compute_rows(results))]
+    lines += ["", _LEGEND, "", METHOD, ""]
     return "\n".join(lines)
+
+
+def summaries(results: Results) -> list[dict[str, Any]]:
+    """``config_summary`` of every configuration, in the sweep's order."""
+    return [config_summary(c, [r for r in results.runs if r.config == c.name]) for c in results.configs]
+
+
+def equal_compute_rows(results: Results) -> list[dict[str, Any]]:
+    """``equal_compute`` over the sweep's configurations."""
+    return equal_compute({c.name: task_groups([r for r in results.runs if r.config == c.name]) for c in results.configs},
+                         Bootstrap())
+
+
+def write_intervals(results: Results, path: Path) -> None:
+    """intervals.csv: every estimate of the summary with its 95% interval."""
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=INTERVAL_COLUMNS)
+        writer.writeheader()
+        writer.writerows(interval_rows(summaries(results), equal_compute_rows(results)))
 
 
 def _by_turn(results: Results) -> list[str]:
@@ -114,16 +149,18 @@ _LEGEND = ("pass@k: the unbiased estimator of Chen et al. (2021) over the n samp
               "averaged over tasks; a sample is one whole run of the configuration and counts as correct when the "
               "candidate it submitted passes the hidden tests. Only a configuration with a single candidate per sample "
               "reports the model's own pass@k. Coverage (oracle): the share of tasks where any candidate of any sample "
-              "passes the hidden tests — an upper bound no visible-test selection is guaranteed to reach.")
+              "passes the hidden tests — an upper bound no visible-test selection is guaranteed to reach. "
+              "Every estimate is written `point [low, high]`: the 95% interval over tasks.")
 
 
 def write_all(results: Results, out: Path) -> list[Path]:
     """results.csv, summary.md and results.json under ``out``; returns the paths."""
     out.mkdir(parents=True, exist_ok=True)
     write_csv(results, out / "results.csv")
+    write_intervals(results, out / "intervals.csv")
     (out / "summary.md").write_text(summary_markdown(results), encoding="utf-8")
     (out / "results.json").write_text(json.dumps(results.to_json(), indent=1), encoding="utf-8")
-    return [out / "results.csv", out / "summary.md", out / "results.json"]
+    return [out / "results.csv", out / "intervals.csv", out / "summary.md", out / "results.json"]
 
 
 def read_results(path: Path) -> Results:

@@ -1,0 +1,82 @@
+"""The run's token budget, exact: every call's prompt is counted before it is made and its
+completion capped, so no run spends more than ``budget.max_tokens``, concurrent calls included.
+
+A call holds ``prompt + max_tokens`` from the moment it is granted until it ends, then the tokens
+it really used until its turn is committed (from then on the graph counts them); a call that would
+not get even ``MIN_COMPLETION`` tokens is not made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from .models.base import Completion, Request, count_prompt_tokens
+
+MIN_COMPLETION = 16  # a call the budget leaves fewer completion tokens than this is not made
+
+
+class BudgetExhausted(Exception):
+    """Raised inside a strategy when a budget limit is reached; the run then stops cleanly."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TokenMeter:
+    """Tokens held by calls in flight, against ``limit`` (None: no token budget)."""
+
+    def __init__(self, limit: int | None, spent: Callable[[], int]) -> None:
+        self.limit, self._spent = limit, spent
+        self.held = 0
+
+    def full(self) -> bool:
+        """True when what was spent plus what calls in flight hold reaches the limit."""
+        return self.limit is not None and self._spent() + self.held >= self.limit
+
+    def hold(self, request: Request, prompt_tokens: int) -> tuple[Request, int]:
+        """``request`` with its completion capped to fit what is left after the calls in flight,
+        and the tokens now held for it (``release`` them when the call ends).
+
+        ``BudgetExhausted`` when not even ``MIN_COMPLETION`` tokens (or the request's own cap) fit.
+        """
+        if self.limit is None:
+            return request, 0
+        left = self.limit - self._spent() - self.held - prompt_tokens
+        if left < min(MIN_COMPLETION, request.max_tokens):
+            raise BudgetExhausted("budget:max_tokens")
+        request = replace(request, max_tokens=min(request.max_tokens, left))
+        self.held += prompt_tokens + request.max_tokens
+        return request, prompt_tokens + request.max_tokens
+
+    def settle(self, held: int, used: int) -> int:
+        """A call ended having used ``used`` tokens: hold exactly that until its turn is committed
+        (until then the graph does not count it); returns what is now held."""
+        self.held += used - held
+        return used
+
+    def release(self, held: int) -> None:
+        """The turn is committed: what it held is now counted as spent by the graph."""
+        self.held -= held
+
+
+class Metered:
+    """A model seen through a meter: each call's prompt counted, completion capped, tokens held
+    while it runs and its usage held after it, in ``held``, until the caller's turn is committed
+    and releases it (used for the judge's calls, which may re-ask once)."""
+
+    def __init__(self, meter: TokenMeter, model: Any, held: list[int]) -> None:
+        self.uri, self._meter, self._model, self._held = model.uri, meter, model, held
+
+    async def complete(self, messages: list[dict[str, str]], request: Request) -> Completion:
+        """The wrapped model's reply, within what is left of the budget."""
+        request, held = self._meter.hold(request, count_prompt_tokens(self._model, messages))
+        try:
+            reply = await self._model.complete(messages, request)
+        except BaseException:
+            self._meter.release(held)
+            raise
+        self._held.append(self._meter.settle(held, reply.usage.total))
+        return reply
