@@ -71,10 +71,16 @@ def hidden_tests(problem: dict[str, Any]) -> str:
     """The package's ``check`` as a pytest test, run in the candidate module's namespace."""
     entry = problem["entry_point"]
     # check() sees the names of prompt + candidate (e.g. poly), as in HumanEval's single program; no star
-    # import: a candidate's test_* functions (or Test* classes) must not be collected as tests
+    # import: a candidate's test_* functions (or Test* classes) must not be collected as tests. dir() and
+    # getattr, not vars(): behind the solution boundary `solution` is a proxy that fetches names on demand,
+    # and a name that cannot cross it (a class, typing.List) is one check() does not use
     return ("import solution as _candidate\n\n"
-            "globals().update({k: v for k, v in vars(_candidate).items()\n"
-            "                  if not k.startswith('_') and not k.lower().startswith('test')})\n\n"
+            "for _name in dir(_candidate):\n"
+            "    if not _name.startswith('_') and not _name.lower().startswith('test'):\n"
+            "        try:\n"
+            "            globals()[_name] = getattr(_candidate, _name)\n"
+            "        except Exception:\n"
+            "            pass\n\n"
             f"{problem['test']}\n\n"
             f"def test_humaneval_check():\n    check({entry})\n")
 
