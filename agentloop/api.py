@@ -1,4 +1,7 @@
-"""The library entry points (SPEC §5): ``run``, ``arun``, ``resume``, ``aresume``, ``load_run``."""
+"""The library entry points (SPEC §5): ``run``, ``arun``, ``resume``, ``aresume``, ``load_run``.
+
+``resume_stored`` is the one resume path, shared by ``aresume`` and the sweep's executors.
+"""
 
 from __future__ import annotations
 
@@ -85,16 +88,26 @@ async def aresume(run_id: str, *, store: Store | str | Path | None = None, on_ev
     db, owned = _open_store(store, create=False)
     try:
         db.get_run(run_id)  # an unknown run is bad input: nothing is locked or written for it
-        with RunLock(db.path, run_id):
-            record = db.get_run(run_id)  # read again under the lock: another process may just have finished it
-            if record.status in ("solved", "unsolved") and record.result is not None:
-                return RunResult.from_json(record.result, TurnGraph.from_turns(db.turns(run_id)))
-            task = Task.from_dict(record.task, base_dir=record.task_dir, label=f"run {run_id}")
-            return await execute(task, store=db, models=record.models, seed=record.seed, run_id=run_id,
-                                 on_event=on_event, stop_signals=stop_signals)
+        return await resume_stored(db, run_id, on_event=on_event, stop_signals=stop_signals)
     finally:
         if owned:
             db.close()
+
+
+async def resume_stored(db: Store, run_id: str, *, pool: ModelPool | None = None, on_event: EventSink | None = None,
+                        stop_signals: tuple[int, ...] = ()) -> RunResult:
+    """The one resume path (``resume`` and the sweep): under the run's lock, continue the stored run.
+
+    The record is read again under the lock: another process may just have finished it, and then
+    its stored result is returned. ``RunActiveError`` when another live process holds the lock.
+    """
+    with RunLock(db.path, run_id):
+        record = db.get_run(run_id)
+        if record.status in ("solved", "unsolved") and record.result is not None:
+            return RunResult.from_json(record.result, TurnGraph.from_turns(db.turns(run_id)))
+        task = Task.from_dict(record.task, base_dir=record.task_dir, label=f"run {run_id}")
+        return await execute(task, store=db, models=record.models, seed=record.seed, run_id=run_id,
+                             on_event=on_event, pool=pool, stop_signals=stop_signals)
 
 
 def resume(run_id: str, *, store: Store | str | Path | None = None, on_event: EventSink | None = None,

@@ -1,8 +1,9 @@
 """The run's token budget, exact: every call's prompt is counted before it is made and its
 completion capped, so no run spends more than ``budget.max_tokens``, concurrent calls included.
 
-A call holds ``prompt + max_tokens`` from the moment it is granted until it ends (then its real
-usage is in the graph); a call that would not get even ``MIN_COMPLETION`` tokens is not made.
+A call holds ``prompt + max_tokens`` from the moment it is granted until it ends, then the tokens
+it really used until its turn is committed (from then on the graph counts them); a call that would
+not get even ``MIN_COMPLETION`` tokens is not made.
 """
 
 from __future__ import annotations
@@ -50,22 +51,32 @@ class TokenMeter:
         self.held += prompt_tokens + request.max_tokens
         return request, prompt_tokens + request.max_tokens
 
+    def settle(self, held: int, used: int) -> int:
+        """A call ended having used ``used`` tokens: hold exactly that until its turn is committed
+        (until then the graph does not count it); returns what is now held."""
+        self.held += used - held
+        return used
+
     def release(self, held: int) -> None:
-        """A call ended: its real usage is now counted as spent."""
+        """The turn is committed: what it held is now counted as spent by the graph."""
         self.held -= held
 
 
 class Metered:
     """A model seen through a meter: each call's prompt counted, completion capped, tokens held
-    while it runs (used for the judge's calls, which may re-ask once)."""
+    while it runs and its usage held after it, in ``held``, until the caller's turn is committed
+    and releases it (used for the judge's calls, which may re-ask once)."""
 
-    def __init__(self, meter: TokenMeter, model: Any) -> None:
-        self.uri, self._meter, self._model = model.uri, meter, model
+    def __init__(self, meter: TokenMeter, model: Any, held: list[int]) -> None:
+        self.uri, self._meter, self._model, self._held = model.uri, meter, model, held
 
     async def complete(self, messages: list[dict[str, str]], request: Request) -> Completion:
         """The wrapped model's reply, within what is left of the budget."""
         request, held = self._meter.hold(request, count_prompt_tokens(self._model, messages))
         try:
-            return await self._model.complete(messages, request)
-        finally:
+            reply = await self._model.complete(messages, request)
+        except BaseException:
             self._meter.release(held)
+            raise
+        self._held.append(self._meter.settle(held, reply.usage.total))
+        return reply

@@ -20,7 +20,8 @@ from typing import Any
 
 from .budget import BudgetExhausted, Metered, TokenMeter
 from .errors import ModelError, RunError
-from .feedback import Feedback, combined_score, run_checks, scan_for
+from .feedback import Feedback, combined_score, run_checks
+from .hidden import hidden_verdict
 from .graph import Turn, TurnGraph
 from .models import ModelPool, Request
 from .parsing import extract_code
@@ -101,27 +102,37 @@ class Run:
             return self._replayed(self._replay.pop(seq), role)
         if (reason := self._limit_reached()) is not None:
             raise BudgetExhausted(reason)
-        spec, uri = ROLE_SPECS[role], self.models.get(role, self.models["default"])
+        uri = self.models.get(role, self.models["default"])
         messages = conversation(parents, self._renderer.render(template or role, context_for(self.task, parents)))
         model = self._pool.get(uri)
         # counted and reserved before the first await: concurrent turns see each other's reservations
         request, held = self._meter.hold(self._request(role, self._next_seq, temperature),
                                          count_prompt_tokens(model, messages))
         seq, self._next_seq = self._next_seq, self._next_seq + 1
+        held = [held]  # tokens this turn holds until it is committed (its calls' usage is counted then)
+        try:
+            return await self._complete_turn(role, seq, parents, uri, model, messages, request, held,
+                                             reject_repeats=reject_repeats, advisory_tests=advisory_tests)
+        finally:
+            self._meter.release(sum(held))
+
+    async def _complete_turn(self, role: str, seq: int, parents: list[Turn], uri: str, model: Any,
+                             messages: list[dict[str, str]], request: Request, held: list[int], *,
+                             reject_repeats: bool, advisory_tests: str | None) -> Turn:
+        spec = ROLE_SPECS[role]
         try:
             completion = await model.complete(messages, request)
         except ModelError:
             if self._out_of_time():
                 raise BudgetExhausted("budget:max_seconds") from None  # the call's deadline was the budget's
             raise
-        finally:
-            self._meter.release(held)
+        held[0] = self._meter.settle(held[0], completion.usage.total)  # what it spent, held until committed
         candidate, feedback, score, side = None, (), None, []
         if spec.writes_code:
             candidate = (extract_code(completion.text, self.task.language, self.task.entry_point)
                          if self.task.output == "code" else completion.text.strip() or None)
             repeat = reject_repeats and self._failed_before(candidate)
-            feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side))
+            feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side, held))
             if advisory_tests and candidate and not repeat:
                 feedback += (await self._advisory(candidate, advisory_tests),)
             score = combined_score(list(feedback))
@@ -234,7 +245,7 @@ class Run:
                        seed=None if self.seed is None else self.seed + seq, timeout_s=timeout,
                        stop_at_fence=spec.writes_code and self.task.output == "code")
 
-    async def _check(self, candidate: str | None, seq: int, side: list[Completion]) -> list[Feedback]:
+    async def _check(self, candidate: str | None, seq: int, side: list[Completion], held: list[int]) -> list[Feedback]:
         if candidate is None:
             return [Feedback(kind="parse", passed=False, score=0.0,
                              summary="No code block was found in the reply: answer with one fenced code block.")]
@@ -243,7 +254,7 @@ class Run:
             uri = self._judge_uri()
             messages = self._renderer.render(template, {"task": task_view(self.task), **variables})
             try:
-                out = await complete_structured(Metered(self._meter, self._pool.get(uri)), messages,
+                out = await complete_structured(Metered(self._meter, self._pool.get(uri), held), messages,
                                                 self._request("judge", seq), schema)
             except BudgetExhausted:
                 return Structured(None, (), "the token budget is spent: the judge was not asked", tuple(messages))
@@ -380,11 +391,4 @@ async def _hidden_tests(run: Run, sandbox: Sandbox) -> dict[str, Any] | None:
     if not run.task.hidden_tests:
         return None
     best = run.chosen or run.graph.best()
-    if best is None or best.candidate is None:
-        return {"passed": False, "score": 0.0, "summary": "no candidate to test"}
-    spec = FeedbackSpec(kind="tests", code=run.task.hidden_tests)
-    [fb] = await run_checks(best.candidate, run.task, sandbox, specs=[spec])
-    flagged = scan_for(best.candidate, run.task)  # a candidate that tampers with the harness passes nothing
-    if flagged is not None:
-        return {"passed": False, "score": 0.0, "summary": f"{flagged.summary}\n(hidden tests: {fb.summary})"}
-    return {"passed": fb.passed, "score": fb.score, "summary": fb.summary}
+    return await hidden_verdict(best.candidate if best else None, run.task, sandbox)

@@ -60,27 +60,33 @@ async def test_model_calls_overlap_in_time(tmp_path):
 
 
 def test_resume_replays_stored_turns_even_past_the_budget(make_task, tmp_path):
+    import json
     import sqlite3
 
-    # three samples start together (3 x 35 completion tokens reserved fit in 120); the prompts push
-    # the total past the budget, so t1 alone has spent it by the time the run is resumed
     path = make_task({"solver": [ZERO, HALF, ZERO]}, strategy={"name": "best_of_n", "n": 3, "early_stop": False},
-                     budget={"max_tokens": 120}, sampling={"solver": {"max_tokens": 35}})
+                     budget={"max_tokens": 10_000}, sampling={"solver": {"max_tokens": 35}})
     first = agentloop.run(Task.from_yaml(path), store=tmp_path / "s.db")
-    assert first.turns == 3 and first.graph["t1"].usage.total >= 120
-    with sqlite3.connect(tmp_path / "s.db") as db:  # as if killed before t3 was committed
+    assert first.turns == 3
+    with sqlite3.connect(tmp_path / "s.db") as db:  # as if killed before t3 was committed ...
         db.execute("DELETE FROM turns WHERE seq = 3")
-        db.execute("UPDATE runs SET status = 'running', result_json = NULL")
+        # ... and under a budget that t1 alone has spent (budgets are exact: no run can get there by itself)
+        task = json.loads(db.execute("SELECT task_json FROM runs").fetchone()[0])
+        task["budget"]["max_tokens"] = first.graph["t1"].usage.total
+        db.execute("UPDATE runs SET status = 'running', result_json = NULL, task_json = ?", (json.dumps(task),))
     again = agentloop.resume(first.run_id, store=tmp_path / "s.db")
     # t1 and t2 come back from the store although t1 alone already spent the budget; t3 is refused
     assert [t.id for t in again.graph.turns()] == ["t1", "t2"] and again.stop_reason == "budget:max_tokens"
     assert "Fizz" in again.solution
 
 
-def test_concurrent_samples_reserve_their_completion_tokens(make_task, tmp_path):
-    # four samples start together under 1,000 tokens: the first is granted 768, the second the
-    # remaining 232, and the other two are refused instead of all four spending as if alone
+def test_concurrent_samples_reserve_their_prompt_and_completion_tokens(make_task, tmp_path):
+    # four samples start together: each holds its prompt plus its completion cap (or what is left,
+    # if at least 16 tokens) while in flight, so only some are granted, instead of all four spending as if alone
     path = make_task({"solver": [ZERO] * 4}, strategy={"name": "best_of_n", "n": 4, "early_stop": False},
-                     budget={"max_tokens": 1000})
+                     sampling={"solver": {"max_tokens": 300}}, budget={"max_tokens": 1000})
     result = agentloop.run(Task.from_yaml(path), store=tmp_path / "s.db")
-    assert result.turns == 2 and result.stop_reason == "budget:max_tokens"
+    prompt, held, granted = result.graph["t1"].usage.prompt_tokens, 0, 0
+    while 1000 - held - prompt >= 16:  # the rule, for these prompts: hold prompt + min(cap, what is left)
+        held += prompt + min(300, 1000 - held - prompt)
+        granted += 1
+    assert granted < 4 and result.turns == granted and result.stop_reason == "budget:max_tokens"

@@ -52,7 +52,7 @@ def _db(path, sql):
 
 def _table(path):
     with path.open() as fh:
-        return [{k: v for k, v in row.items() if k not in ("seconds", "wall_s")} for row in csv.DictReader(fh)]  # timings vary
+        return [{k: v for k, v in row.items() if k not in ("seconds", "wall_s")} for row in csv.DictReader(fh)]
 
 
 def test_sweep_resumes_after_sigkill_without_redoing_runs(tmp_path):

@@ -64,6 +64,9 @@ def test_tiny_sweep_gives_the_exact_table(swept):
         # compute is what the stored turns used, prompt and completion both counted
         assert int(row["tokens"]) == _store_tokens(folder / "s.db", row["configuration"], row["task"])
         assert int(row["tokens"]) == int(row["prompt_tokens"]) + int(row["completion_tokens"]) > 0
+        # scripted replies: nothing cached (every token evaluated), no parameter count (no FLOPs)
+        assert int(row["evaluated_tokens"]) == int(row["tokens"]) and row["flops"] == ""
+        assert float(row["wall_s"]) == pytest.approx(float(row["seconds"]))
 
 
 def test_summary_reports_pass_at_k_per_k_with_honest_labels(swept):

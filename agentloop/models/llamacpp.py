@@ -1,4 +1,8 @@
-"""``llamacpp:default`` and ``llamacpp:PATH.gguf?n_ctx=…&n_gpu_layers=…&n_threads=…&prefix_cache=…&cache_mb=…``.
+"""``llamacpp:default`` and ``llamacpp:PATH.gguf?n_ctx=…&n_gpu_layers=…&n_threads=…&prefix_cache=…&cache_mb=…&instance=…``.
+
+``instance=N`` loads a separate copy of the model with its own KV cache: a sweep gives each
+configuration its own, so no run reuses a prompt another configuration's run left in the cache
+and evaluated tokens do not depend on the order runs happen to be made in.
 
 llama-cpp-python runs in-process and is synchronous: each call runs in the model's own worker
 thread, behind one lock per loaded model. A call past its deadline is stopped from inside the sampling loop
@@ -33,7 +37,7 @@ from .base import Completion, Request, Usage, approx_tokens
 
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _INT_PARAMS = {"n_ctx": (256, 1 << 20), "n_gpu_layers": (-1, 10_000), "n_threads": (1, 1024),
-               "prefix_cache": (0, 1), "cache_mb": (0, 1 << 20)}
+               "prefix_cache": (0, 1), "cache_mb": (0, 1 << 20), "instance": (0, 1 << 16)}
 
 
 def default_model_path() -> Path:
@@ -72,12 +76,16 @@ class LlamaCppModel:
     """A GGUF model loaded once and shared by every role that names its URI."""
 
     def __init__(self, path: Path, uri: str, *, n_ctx: int = 4096, n_gpu_layers: int = 0,
-                 n_threads: int | None = None, prefix_cache: int = 1, cache_mb: int = 512,
+                 n_threads: int | None = None, prefix_cache: int = 1, cache_mb: int = 512, instance: int = 0,
                  thread: ThreadPoolExecutor | None = None) -> None:
         self.uri = uri
         self.path = path
-        self._settings = {"n_ctx": n_ctx, "n_gpu_layers": n_gpu_layers,
-                          "n_threads": n_threads or min(os.cpu_count() or 2, 8)}
+        self.instance = instance  # only its URI tells copies apart: the pool loads one model per URI
+        threads = n_threads or min(os.cpu_count() or 2, 8)
+        # prompt evaluation too: llama-cpp-python would give it every core, and on a shared machine its
+        # threads wait for each other (360 prompt tokens: 28 s with 1 thread, 50 s with 2, load 8)
+        self._settings = {"n_ctx": n_ctx, "n_gpu_layers": n_gpu_layers, "n_threads": threads,
+                          "n_threads_batch": threads}
         self._prefix_cache, self._cache_mb = bool(prefix_cache), cache_mb
         self._llama: Any = None
         self._formatter: Any = None

@@ -2,9 +2,10 @@
 
 The same ``execute_job`` runs in the driver (local executor) and on a Ray worker (against a
 scratch store whose rows are then copied into the driver's store), so both executors give the
-same results. Scoring runs the task's ``hidden_tests`` the way the orchestrator does at the end
-of a run (a ``tests`` check in the sandbox), on every distinct candidate when asked to, after
-the run has finished: no agent ever sees these verdicts.
+same results. Scoring runs ``hidden_verdict``, the function the orchestrator scores a run's
+submission with, on every distinct candidate when asked to, after the run has finished: no
+agent ever sees these verdicts. A run left unfinished is resumed through ``resume_stored``,
+the path ``agentloop resume`` takes, under the run's lock.
 """
 
 from __future__ import annotations
@@ -13,15 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..api import arun
+from ..api import arun, resume_stored
 from ..errors import RunNotFoundError
-from ..feedback import run_checks
 from ..graph import Turn
+from ..hidden import hidden_verdict
 from ..models import ModelPool
-from ..orchestrator import execute
 from ..sandbox import Sandbox
 from ..store import Store
-from ..task import FeedbackSpec, Task
+from ..task import Task
 from .ledger import Ledger
 
 FINISHED = ("solved", "unsolved")
@@ -66,8 +66,7 @@ async def execute_job(job: Job, *, store: Store, ledger: Ledger, shared: ModelPo
         task = job.task()
         pool = run_pool(shared, task.models)
         if run_id is not None:  # interrupted (or failed) earlier: continue from its last finished turn
-            record = store.get_run(run_id)
-            await execute(task, store=store, models=record.models, seed=record.seed, run_id=run_id, pool=pool)
+            await resume_stored(store, run_id, pool=pool)  # under the run's lock, as `agentloop resume`
         else:
             def remember(event: dict[str, Any]) -> None:
                 if event["event"] == "start":  # the run row exists: map the key to it before any turn
@@ -82,7 +81,11 @@ async def execute_job(job: Job, *, store: Store, ledger: Ledger, shared: ModelPo
 
 
 async def score_candidates(job: Job, store: Store, run_id: str) -> dict[str, bool]:
-    """Hidden-test verdict per candidate turn (the submitted one always; all of them if asked)."""
+    """Hidden-test verdict per candidate turn (the submitted one always; all of them if asked).
+
+    Every candidate is scored by ``hidden_verdict``, the path the run scored its submission by
+    (tamper scan included), so coverage and pass@k count the same candidates as passing.
+    """
     record, turns = store.get_run(run_id), store.turns(run_id)
     verdicts: dict[str, bool] = {}
     solution = (record.result or {}).get("solution")
@@ -94,21 +97,15 @@ async def score_candidates(job: Job, store: Store, run_id: str) -> dict[str, boo
     by_code: dict[str, bool] = {}
     if solution is not None and picked is not None:
         by_code[solution] = bool(picked["passed"])  # the run's own verdict on its submission
-    sandbox = Sandbox()
+    sandbox = Sandbox(isolation=task.sandbox.isolation)
     try:
         for turn in wanted:
             if turn.candidate not in by_code:
-                by_code[turn.candidate] = await hidden_passed(turn, task, sandbox)
+                by_code[turn.candidate] = bool((await hidden_verdict(turn.candidate, task, sandbox))["passed"])
             verdicts[turn.id] = by_code[turn.candidate]
     finally:
         sandbox.close()
     return verdicts
-
-
-async def hidden_passed(turn: Turn, task: Task, sandbox: Sandbox) -> bool:
-    """Run the task's hidden tests on one candidate, as the orchestrator does for the submission."""
-    [fb] = await run_checks(turn.candidate or "", task, sandbox, specs=[FeedbackSpec(kind="tests", code=task.hidden_tests)])
-    return fb.passed
 
 
 def export_run(store: Store, run_id: str) -> dict[str, Any]:

