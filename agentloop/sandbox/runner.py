@@ -83,6 +83,9 @@ def _main(args: list[str]) -> None:
         raise SystemExit("agentloop sandbox: nothing to run")
     if args[0] == "-m":
         sys.argv = [args[1], *args[2:]]
+        # a module the warm process preloaded (the solution boundary) is found again, through the remapped
+        # search path: its spec in sys.modules names a file this uid may not be able to reach (a 0700 /root)
+        sys.modules.pop(args[1], None)
         runpy.run_module(args[1], run_name="__main__", alter_sys=True)
     elif args[0] == "-c":
         sys.argv = ["-c", *args[2:]]
