@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import FIZZ_TESTS
+from procs import CliFactory
 
 # litellm otherwise stalls on a price-table download at import
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -52,3 +53,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def clis():
+    """``agentloop`` CLI processes started by a test, each killed with its whole tree afterwards."""
+    factory = CliFactory()
+    yield factory
+    factory.cleanup()

@@ -146,13 +146,6 @@ def chaos(clis: CliFactory, folder: Path, *, tasks: int, seeds: int, chaotic_sta
     return counts
 
 
-@pytest.fixture
-def clis():
-    factory = CliFactory()
-    yield factory
-    factory.cleanup()
-
-
 def test_chaos_sweep_50_runs(clis: CliFactory, tmp_path: Path):
     seed = int(os.environ.get("AGENTLOOP_CHAOS_SEED", "7"))
     counts = chaos(clis, tmp_path, tasks=5, seeds=10, chaotic_starts=6, seed=seed)

@@ -13,7 +13,6 @@ import signal
 import textwrap
 from pathlib import Path
 
-import pytest
 import yaml
 from helpers import cli_json, run_cli
 from procs import CliFactory, alive, describe, descendants, zygote_of
@@ -24,13 +23,6 @@ TESTS = textwrap.dedent("""\
     from solution import double
     def test_double(): assert double(21) == 42
     """)
-
-
-@pytest.fixture
-def clis():
-    factory = CliFactory()
-    yield factory
-    factory.cleanup()
 
 
 def test_killed_worker_ends_run_as_error_then_resume_finishes(tmp_path: Path, clis: CliFactory):
