@@ -106,3 +106,35 @@ def test_sweep_resumes_after_sigkill_without_redoing_runs(tmp_path):
     assert _table(tmp_path / "out" / "results.csv") == _table(tmp_path / "fresh" / "results.csv")
     row = _table(tmp_path / "out" / "results.csv")[0]
     assert (row["samples"], row["passing"], row["candidates"]) == ("6", "6", "18")
+
+
+def test_a_run_that_goes_on_after_it_was_scored_is_scored_again(tmp_path):
+    """Verdicts stored for a run that ended as error describe that run, not the run it becomes.
+
+    The run's refiner has no reply (a model failure: the run ends as ``error`` after its first
+    candidate, and the sweep scores that candidate). The run is then resumed outside the sweep, as
+    a user would, and finishes with a second, right candidate; the next sweep must count it.
+    """
+    (tmp_path / "suite").mkdir()
+    (tmp_path / "suite" / "tasks.jsonl").write_text(json.dumps(TASKS[0]) + "\n")
+    script = tmp_path / "script.yaml"
+    script.write_text(yaml.safe_dump({"solver": [WRONG_DOUBLE]}))
+    sweep = {"suite": "suite/tasks.jsonl", "seeds": [0], "models": {"default": "scripted:script.yaml"},
+             "score_candidates": True,
+             "configs": [{"name": "refine2", "strategy": {"name": "refine", "max_turns": 2, "critic": False}}]}
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    first = run_cli("sweep", "sweep.yaml", "--out", "out", "--store", "s.db", "--quiet", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    [(run_id, status)] = _db(tmp_path / "s.db", "SELECT id, status FROM runs")
+    assert status == "error"
+    assert [json.loads(h) for (h,) in _db(tmp_path / "s.db", "SELECT hidden_json FROM sweep_runs")] == [{"t1": False}]
+
+    script.write_text(yaml.safe_dump({"solver": [WRONG_DOUBLE], "refiner": [GOOD_DOUBLE]}))
+    resumed = run_cli("resume", run_id, "--store", "s.db", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    again = run_cli("sweep", "sweep.yaml", "--out", "out", "--store", "s.db", "--quiet", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert [json.loads(h) for (h,) in _db(tmp_path / "s.db", "SELECT hidden_json FROM sweep_runs")] == \
+        [{"t1": False, "t2": True}]
+    row = _table(tmp_path / "out" / "results.csv")[0]
+    assert (row["samples"], row["passing"], row["candidates"]) == ("1", "1", "2")

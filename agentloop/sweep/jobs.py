@@ -66,6 +66,9 @@ async def execute_job(job: Job, *, store: Store, ledger: Ledger, shared: ModelPo
         task = job.task()
         pool = run_pool(shared, task.models)
         if run_id is not None:  # interrupted (or failed) earlier: continue from its last finished turn
+            # A score of the unfinished run is stale once it goes on: forget it first, so a kill between
+            # the resume and the new score leaves "not scored", never the old verdicts.
+            ledger.unscore(job.key)
             await resume_stored(store, run_id, pool=pool)  # under the run's lock, as `agentloop resume`
         else:
             def remember(event: dict[str, Any]) -> None:
@@ -74,6 +77,8 @@ async def execute_job(job: Job, *, store: Store, ledger: Ledger, shared: ModelPo
             result = await arun(task, store=store, seed=job.seed, on_event=remember, pool=pool)
             run_id = result.run_id
         hidden = None
+    elif hidden is not None and set(hidden) != {t.id for t in _wanted(job, store, run_id)}:
+        hidden = None  # scored before the run had all its candidates (a store written by an older version)
     if hidden is None:
         hidden = await score_candidates(job, store, run_id)
         ledger.scored(job.key, hidden)
@@ -86,11 +91,11 @@ async def score_candidates(job: Job, store: Store, run_id: str) -> dict[str, boo
     Every candidate is scored by ``hidden_verdict``, the path the run scored its submission by
     (tamper scan included), so coverage and pass@k count the same candidates as passing.
     """
-    record, turns = store.get_run(run_id), store.turns(run_id)
+    record = store.get_run(run_id)
     verdicts: dict[str, bool] = {}
     solution = (record.result or {}).get("solution")
     picked = (record.result or {}).get("hidden_tests")
-    wanted = [t for t in turns if t.candidate is not None and (job.score_candidates or t.candidate == solution)]
+    wanted = _wanted(job, store, run_id)
     if not wanted:
         return verdicts
     task = job.task()
@@ -106,6 +111,13 @@ async def score_candidates(job: Job, store: Store, run_id: str) -> dict[str, boo
     finally:
         sandbox.close()
     return verdicts
+
+
+def _wanted(job: Job, store: Store, run_id: str) -> list[Turn]:
+    """The candidate turns ``score_candidates`` scores: every one, or only the submission."""
+    solution = (store.get_run(run_id).result or {}).get("solution")
+    return [t for t in store.turns(run_id)
+            if t.candidate is not None and (job.score_candidates or t.candidate == solution)]
 
 
 def export_run(store: Store, run_id: str) -> dict[str, Any]:

@@ -63,3 +63,7 @@ class Ledger:
     def scored(self, key: str, hidden: dict[str, bool]) -> None:
         """Store the hidden-test verdict of each candidate (turn id → passed)."""
         self._db.execute("UPDATE sweep_runs SET hidden_json = ? WHERE key = ?", (json.dumps(hidden), key))
+
+    def unscore(self, key: str) -> None:
+        """Forget the verdicts of ``key`` (its run is about to go on, so they no longer describe it)."""
+        self._db.execute("UPDATE sweep_runs SET hidden_json = NULL WHERE key = ?", (key,))
