@@ -57,7 +57,7 @@ def format_turn(turn: Turn) -> list[str]:
     lines = [f"{turn.id:>4} {turn.role:<8}{parents}  [{turn.model}]{score}  "
              f"tokens {turn.usage.prompt_tokens}+{turn.usage.completion_tokens}{_extra_usage(turn)}  {turn.seconds:.2f}s"]
     for f in turn.feedback:
-        if not f.passed:
+        if not f.passed or "objective" in f.details:  # a scored objective's value is worth a line either way
             lines.append(f"       {f.kind}: {safe_text(f.summary)}")
     if turn.role == "critic":
         lines.append(f"       critique: {safe_text(turn.output)}")
