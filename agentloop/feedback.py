@@ -118,19 +118,32 @@ def with_preamble(code: str, task: Task) -> str:
 
 
 async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None = None,
-                     ask: Asker | None = None) -> list[Feedback]:
+                     ask: Asker | None = None, stages: list[list[int]] | None = None) -> list[Feedback]:
     """Run every feedback entry of the task (or ``specs``) on ``code``, in order.
 
     Every check sees the task's ``preamble`` followed by ``code`` (``with_preamble``). The
     task's own checks of Python code start with the static ``scan`` of the candidate (only
     present when it finds something, and then failing): tampering with the harness can never pass.
+    ``stages`` (a cascade: lists of indices into the entries) runs them stage by stage; once a
+    stage has a failing check, the later stages' checks are not run but recorded as failing
+    (``details.skipped``), so an expensive check never runs on a candidate a cheap one rejects.
     """
     results: list[Feedback] = []
     flagged = scan_for(code, task) if specs is None else None
     code = with_preamble(code, task)
     if flagged is not None:
         results.append(flagged)
-    for spec in task.feedback if specs is None else specs:
+    specs = task.feedback if specs is None else specs
+    order = [i for stage in stages for i in stage] if stages else list(range(len(specs)))
+    ends = {sum(len(s) for s in stages[: n + 1]) - 1 for n in range(len(stages))} if stages else set()
+    cleared = True
+    for position, index in enumerate(order):
+        spec = specs[index]
+        if not cleared:
+            results.append(Feedback(kind=spec.kind, passed=False, score=0.0, weight=spec.weight,
+                                    summary="Not run: the candidate failed a cheaper check first.",
+                                    details={"skipped": "cascade"}))
+            continue
         kind = load_kind(spec.kind, task.source_dir)
         config = kind.Config.model_validate(spec.options)
         started = time.monotonic()
@@ -141,6 +154,8 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
         results.append(Feedback(kind=spec.kind, passed=fb.passed, score=min(1.0, max(0.0, fb.score)),
                                 summary=trim(fb.summary), details=details,
                                 duration_s=round(time.monotonic() - started, 4), weight=spec.weight))
+        if position in ends:  # the end of a cascade stage: the next runs only if everything so far passed
+            cleared = all(f.passed for f in results)
         await asyncio.sleep(0)
     return results
 

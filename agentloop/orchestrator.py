@@ -40,6 +40,9 @@ from .strategies import get_strategy
 from .task import FeedbackSpec, Task
 
 EventSink = Callable[[dict[str, Any]], None]
+# a strategy's reading of a code reply: (candidate, rejection), the rejection standing in for the checks
+Adopter = Callable[[str], tuple[str | None, Feedback | None]]
+Stages = list[list[int]]  # a cascade: feedback entries by index, stage by stage (feedback.run_checks)
 MODEL_CALL_LIMIT_S = 300.0  # no single model call may run longer, whatever the budget says
 
 
@@ -87,24 +90,24 @@ class Run:
             self._on_event({"event": event, "run_id": self.run_id, **fields})
 
     async def turn(self, role: str, *, parents: list[Turn], temperature: float | None = None,
-                   template: str | None = None, reject_repeats: bool = False,
-                   advisory_tests: str | None = None) -> Turn:
+                   template: str | None = None, reject_repeats: bool = False, advisory_tests: str | None = None,
+                   model: str | None = None, adopt: Adopter | None = None, stages: Stages | None = None) -> Turn:
         """One agent turn derived from ``parents``; raises ``BudgetExhausted`` when the budget is spent.
 
-        ``temperature`` overrides the role's (a strategy that samples for diversity sets it);
-        ``template`` renders ``prompts/<template>.j2`` instead of the role's own; with
-        ``reject_repeats`` a candidate identical to an earlier failed one is not checked again but
-        rejected with feedback saying so; ``advisory_tests`` (model-written pytest code) run too,
-        shown to the agents but never counted. Turns may run concurrently: each takes its sequence
-        number before its first await, so a strategy that starts them in a fixed order replays
-        identically on resume.
+        ``temperature`` overrides the role's (a strategy that samples for diversity sets it); ``template`` renders
+        ``prompts/<template>.j2`` instead of the role's own; with ``reject_repeats`` a candidate identical to an earlier
+        failed one is not checked again but rejected with feedback saying so; ``advisory_tests`` (model-written pytest
+        code) run too, shown to the agents but never counted; ``model`` is a URI instead of the role's; ``adopt`` reads
+        the reply instead of the code parser (a rejection it returns is the only feedback); ``stages`` runs the checks
+        as a cascade (``run_checks``). Turns may run concurrently: each takes its sequence number before its first
+        await, so a strategy that starts them in a fixed order replays identically on resume.
         """
         if self._next_seq in self._replay:  # a stored turn is replayed whatever the budget says now
             seq, self._next_seq = self._next_seq, self._next_seq + 1
             return self._replayed(self._replay.pop(seq), role)
         if (reason := self._limit_reached()) is not None:
             raise BudgetExhausted(reason)
-        uri = self.models.get(role, self.models["default"])
+        uri = model or self.models.get(role, self.models["default"])
         messages = conversation(parents, self._renderer.render(template or role, context_for(self.task, parents)))
         model = self._pool.get(uri)
         # counted and reserved before the first await: concurrent turns see each other's reservations
@@ -114,13 +117,14 @@ class Run:
         held = [held]  # tokens this turn holds until it is committed (its calls' usage is counted then)
         try:
             return await self._complete_turn(role, seq, parents, uri, model, messages, request, held,
-                                             reject_repeats=reject_repeats, advisory_tests=advisory_tests)
+                                             reject_repeats=reject_repeats, advisory_tests=advisory_tests, adopt=adopt,
+                                             stages=stages)
         finally:
             self._meter.release(sum(held))
 
     async def _complete_turn(self, role: str, seq: int, parents: list[Turn], uri: str, model: Any,
                              messages: list[dict[str, str]], request: Request, held: list[int], *,
-                             reject_repeats: bool, advisory_tests: str | None) -> Turn:
+                             reject_repeats: bool, advisory_tests: str | None, adopt: Adopter | None, stages: Stages | None) -> Turn:
         spec = ROLE_SPECS[role]
         try:
             completion = await self._siblings.complete(model, messages, request)
@@ -131,10 +135,11 @@ class Run:
         held[0] = self._meter.settle(held[0], completion.usage.total)  # what it spent, held until committed
         candidate, feedback, score, side = None, (), None, []
         if spec.writes_code:
-            candidate = (extract_code(completion.text, self.task.language, self.task.entry_point)
-                         if self.task.output == "code" else completion.text.strip() or None)
-            repeat = reject_repeats and self._failed_before(candidate)
-            feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side, held))
+            candidate, repeat = adopt(completion.text) if adopt else (
+                extract_code(completion.text, self.task.language, self.task.entry_point)
+                if self.task.output == "code" else completion.text.strip() or None, None)
+            repeat = repeat or (reject_repeats and self._failed_before(candidate))
+            feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side, held, stages))
             if advisory_tests and candidate and not repeat:
                 feedback += (await self._advisory(candidate, advisory_tests),)
             score = combined_score(list(feedback))
@@ -223,10 +228,8 @@ class Run:
 
     def _failed_before(self, candidate: str | None) -> Feedback | None:
         """A ``repeat`` rejection if ``candidate`` is (up to whitespace) an earlier failed candidate."""
-        if candidate is None:
-            return None
-        norm = " ".join(candidate.split())
-        for earlier in self.graph.candidates():
+        norm = None if candidate is None else " ".join(candidate.split())
+        for earlier in self.graph.candidates() if norm is not None else ():
             if not earlier.passed and earlier.candidate is not None and " ".join(earlier.candidate.split()) == norm:
                 return Feedback(kind="repeat", passed=False, score=0.0,
                                 summary=f"This code is the same as the code of turn {earlier.id}, which already failed "
@@ -247,7 +250,8 @@ class Run:
                        seed=None if self.seed is None else self.seed + seq, timeout_s=timeout,
                        stop_at_fence=spec.writes_code and self.task.output == "code")
 
-    async def _check(self, candidate: str | None, seq: int, side: list[Completion], held: list[int]) -> list[Feedback]:
+    async def _check(self, candidate: str | None, seq: int, side: list[Completion], held: list[int],
+                     stages: Stages | None) -> list[Feedback]:
         if candidate is None:
             return [Feedback(kind="parse", passed=False, score=0.0,
                              summary="No code block was found in the reply: answer with one fenced code block.")]
@@ -267,7 +271,7 @@ class Run:
             side.extend(out.completions)
             return out
 
-        results = await run_checks(candidate, self.task, self._sandbox, ask=ask)
+        results = await run_checks(candidate, self.task, self._sandbox, ask=ask, stages=stages)
         return results + [validate(fn, candidate) for fn in self._validators]
 
     def _replayed(self, stored: Turn, role: str) -> Turn:

@@ -55,6 +55,9 @@ def visible_checks(task: Task) -> list[str]:
         elif spec.kind == "run" and "cases" in opts:
             cases = "\n".join(f"- stdin {c.get('stdin', '')!r} -> stdout {c.get('stdout')!r}" for c in opts["cases"][:10])
             out.append(f"The program is run with these inputs and its output compared:\n{cases}")
+        elif spec.kind == "score":
+            goal = "" if opts.get("target") is None else f", target {opts['target']}"
+            out.append(f"An evaluator scores the program ({opts.get('direction', 'maximize')}{goal}).")
         elif spec.kind == "compile":
             out.append("The code must compile.")
     return out
@@ -106,4 +109,7 @@ def context_for(task: Task, parents: list[Turn]) -> dict[str, Any]:
         "critique": critic.output.strip() if critic else None,
         # a solver derived from critic turns is a Reflexion attempt: those are its memory
         "reflections": [p.output.strip() for p in parents if p.role == "critic"],
+        # further code-writing parents: programs shown for inspiration (evolve's database samples)
+        "inspirations": [{"id": p.id, "candidate": p.candidate, "score": p.score, "passed": p.passed}
+                         for p in parents if p.writes_code and p is not code_parent and p.candidate],
     }

@@ -9,6 +9,7 @@ file, the field and the line.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -22,11 +23,19 @@ from .yamlfile import YamlDoc, load_yaml_file
 ROLES = ("solver", "critic", "tester", "refiner", "judge")
 
 
-def known_roles(value: dict[str, Any]) -> dict[str, Any]:
-    """``value`` if every key is ``default`` or a role name (a pydantic validator's body)."""
-    for role in value:
-        if role != "default" and role not in ROLES:
-            raise ValueError(f"unknown role '{role}' (expected default or one of {', '.join(ROLES)})")
+def known_roles(value: dict[str, Any], variants: bool = False) -> dict[str, Any]:
+    """``value`` if every key is ``default`` or a role name (a pydantic validator's body).
+
+    With ``variants``, ``ROLE.NAME`` keys are allowed too: further models for a role, which a
+    strategy may choose among (``evolve``'s bandit).
+    """
+    for key in value:
+        role, dot, name = key.partition(".")
+        if dot and variants and role in ROLES and re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            continue
+        if key != "default" and key not in ROLES:
+            suffix = " or ROLE.NAME for another model of a role" if variants else ""
+            raise ValueError(f"unknown role '{key}' (expected default or one of {', '.join(ROLES)}{suffix})")
     return value
 
 
@@ -117,7 +126,12 @@ class Task(_Strict):
             return {"name": value.get("name"), "params": {k: v for k, v in value.items() if k != "name"}}
         return value
 
-    @field_validator("models", "sampling")
+    @field_validator("models")
+    @classmethod
+    def _known_model_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return known_roles(value, variants=True)
+
+    @field_validator("sampling")
     @classmethod
     def _known_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
         return known_roles(value)
@@ -207,7 +221,7 @@ def _check_file_paths(doc: YamlDoc, folder: Path) -> None:
 def _validate_parts(task: Task, doc: YamlDoc) -> None:
     """Check each feedback kind's options and the strategy's parameters against their schemas."""
     from .feedback import load_kind  # late: feedback kinds import the task module
-    from .strategies import get_strategy
+    from .strategies import TaskMismatch, get_strategy
 
     for i, spec in enumerate(task.feedback):
         try:
@@ -220,6 +234,12 @@ def _validate_parts(task: Task, doc: YamlDoc) -> None:
     except LookupError as exc:
         raise doc.error(("strategy", "name"), "strategy.name", str(exc)) from None
     _check_schema(strategy.Params, task.strategy.params, doc, ("strategy",))
+    check_task = getattr(strategy, "check_task", None)  # parameters that must agree with the rest of the task
+    if check_task is not None:
+        try:
+            check_task(strategy.Params.model_validate(task.strategy.params), task)
+        except TaskMismatch as exc:
+            raise doc.error(("strategy", exc.field), f"strategy.{exc.field}", str(exc)) from None
 
 
 def _check_schema(schema: type[BaseModel], options: dict[str, Any], doc: YamlDoc, prefix: tuple) -> None:

@@ -9,7 +9,15 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-STRATEGIES = ("refine", "best_of_n", "reflexion", "tree", "codet", "magicore")
+STRATEGIES = ("refine", "best_of_n", "reflexion", "tree", "codet", "magicore", "evolve")
+
+
+class TaskMismatch(ValueError):
+    """A strategy parameter that disagrees with the rest of the task (raised by a strategy's ``check_task``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def get_strategy(name: str) -> ModuleType:
