@@ -24,6 +24,7 @@ STRATEGIES = [
     {"name": "tree", "mode": "beam", "initial": 4, "width": 3, "depth": 8, "beam": 2},
     {"name": "codet", "n": 16, "testers": 4},
     {"name": "magicore", "samples": 16},
+    {"name": "evolve", "initial": 8, "children": 1000, "batch": 4},  # concurrent seeds and children
 ]
 
 
