@@ -15,6 +15,15 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 @pytest.fixture
+async def sandbox():
+    """A real sandbox for checks run directly (``run_checks``), closed afterwards."""
+    from agentloop.sandbox import Sandbox
+    box = Sandbox()
+    yield box
+    box.close()
+
+
+@pytest.fixture
 def make_task(tmp_path: Path):
     """Write task.yaml (and script.yaml when ``script`` is given) into a fresh folder; return the task path."""
     counter = {"n": 0}

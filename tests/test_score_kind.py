@@ -12,13 +12,6 @@ from agentloop.sandbox import Sandbox
 EVALUATOR = "import json\nfrom solution import f\nprint('warming up')\nprint(json.dumps({'score': f(3), 'metrics': {'calls': 1}}))\n"
 
 
-@pytest.fixture
-async def sandbox():
-    box = Sandbox()
-    yield box
-    box.close()
-
-
 def task(evaluator: str = EVALUATOR, **options) -> Task:
     return Task.from_dict({"name": "t", "prompt": "p", "sandbox": {"timeout_s": 5},
                            "feedback": [{"kind": "score", "evaluator": evaluator, **options}]})
@@ -87,6 +80,13 @@ async def test_bad_evaluator_output_is_a_failing_check_with_a_one_line_reason(sa
     fb = await score("def f(x):\n    return 1\n", sandbox, evaluator)
     assert not fb.passed and fb.score == 0.0
     assert needle in fb.summary.splitlines()[0], fb.summary
+
+
+async def test_an_evaluator_that_does_not_finish_gets_no_score(sandbox):
+    t = Task.from_dict({"name": "t", "prompt": "p", "sandbox": {"timeout_s": 1},
+                        "feedback": [{"kind": "score", "evaluator": EVALUATOR}]})
+    [fb] = await run_checks("def f(x):\n    while True:\n        pass\n", t, sandbox)
+    assert not fb.passed and fb.score == 0.0 and "status timeout" in fb.summary.splitlines()[0]
 
 
 async def test_a_candidate_that_kills_the_evaluator_gets_no_score(sandbox):

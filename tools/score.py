@@ -25,7 +25,7 @@ from agentloop.sandbox import python_argv
 
 EVALUATOR_FILE = "agentloop_evaluator.py"
 MAX_METRICS = 32
-CHANNEL_LIMIT = 256 << 10  # the runner sends at most 64 KiB of captured output plus a trace
+CHANNEL_LIMIT = 1 << 20  # the runner sends at most 64 Ki characters of output (JSON-escaped) plus a trace
 
 
 class Config(BaseModel):

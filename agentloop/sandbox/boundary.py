@@ -300,8 +300,8 @@ def _serve_child(child: socket.socket, parent: socket.socket) -> None:
         os._exit(code)
 
 
-def main() -> None:
-    """Fork the solution's process, then run pytest here with the proxy ``solution`` module."""
+def fork_solution() -> tuple[socket.socket, int]:
+    """Fork the solution's process (before any key is read); our end of its socket, and its pid."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     # non-dumpable: the candidate (same uid) can neither ptrace this process nor read its /proc files
     confine.prctl(confine.PR_SET_DUMPABLE, 0)
@@ -311,6 +311,12 @@ def main() -> None:
     if pid == 0:
         _serve_child(theirs, ours)
     theirs.close()
+    return ours, pid
+
+
+def main() -> None:
+    """Fork the solution's process, then run pytest here with the proxy ``solution`` module."""
+    ours, pid = fork_solution()
     sys.modules["solution"] = SolutionModule(_Connection(ours, pid))
     import pytest
     raise SystemExit(int(pytest.main(sys.argv[1:], plugins=[_Scrub()])))

@@ -20,11 +20,10 @@ import sys
 import threading
 import traceback
 
-from . import confine
-from .boundary import SolutionModule, _Connection, _serve_child
+from .boundary import SolutionModule, _Connection, fork_solution
 
 _OUT, _KEY = 3, 4
-CAPTURE_LIMIT = 64 << 10  # bytes of evaluator output kept; more is an error, not a truncation
+CAPTURE_LIMIT = 64 << 10  # characters of evaluator output kept; more is an error, not a truncation
 
 
 class _Capture(io.StringIO):
@@ -80,14 +79,7 @@ def main() -> None:
         source = f.read()  # before the candidate's process exists: it cannot have rewritten the file
     here = os.path.realpath(os.getcwd())  # the work folder (the candidate can write it) is never imported from here
     sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != here]
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    confine.prctl(confine.PR_SET_DUMPABLE, 0)  # the candidate (same uid) cannot read this process's descriptors
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        _serve_child(theirs, ours)
-    theirs.close()
+    ours, pid = fork_solution()  # non-dumpable first: the candidate (same uid) cannot reach our descriptors
     try:
         key = os.read(_KEY, 256).decode("ascii", "replace")
         os.close(_KEY)
