@@ -73,6 +73,7 @@ def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None
                 f"{result.seconds:.1f}s  stop: {result.stop_reason}")
         if result.hidden_tests is not None:
             head += f"  hidden tests: {'passed' if result.hidden_tests['passed'] else 'FAILED'}"
+        head += _objective(result, graph)
     else:
         head = f"run {record['id']}  {record['task_name']}  {record['status'].upper()}"
         if record.get("error"):
@@ -84,6 +85,14 @@ def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None
     lines.extend(format_metrics(run_metrics(graph, seconds)))
     lines.extend(f"isolation: {level}" for level in isolation_levels(graph))
     return "\n".join(lines)
+
+
+def _objective(result: RunResult, graph: TurnGraph) -> str:
+    """The submitted candidate's scored objective (a `score` check), if it has one."""
+    best = next((t for t in reversed(graph.turns()) if t.writes_code and (t.candidate, t.score) ==
+                 (result.solution, result.score)), None)
+    values = [f.details["objective"] for f in (best.feedback if best else ()) if "objective" in f.details]
+    return f"  objective {values[0]:g} ({best.id})" if values else ""
 
 
 def isolation_levels(graph: TurnGraph) -> list[str]:

@@ -57,6 +57,17 @@ async def test_a_candidate_cannot_forge_its_score_by_printing_one(sandbox):
     assert not fb.passed and fb.details["objective"] == 0.25
 
 
+async def test_a_candidate_cannot_reach_the_report_channel_through_proc(sandbox):
+    # a write that landed would add a second, unkeyed line and void the report: the score shows it did not
+    sneaky = ("import os\ndef f(x):\n    try:\n        with open(f'/proc/{os.getppid()}/fd/3', 'w') as ch:\n"
+              "            ch.write('{\"k\": \"guess\", \"stdout\": \"{\\\"score\\\": 99}\"}\\n')\n"
+              "    except OSError:\n        pass\n    return 0.25\n")
+    t = Task.from_dict({"name": "t", "prompt": "p", "sandbox": {"timeout_s": 5, "scan": False},
+                        "feedback": [{"kind": "score", "evaluator": EVALUATOR, "bounds": [0, 100]}]})
+    [fb] = await run_checks(sneaky, t, sandbox)
+    assert fb.details.get("objective") == 0.25, fb.summary
+
+
 async def test_a_candidate_returning_a_lying_float_is_not_plain_data(sandbox):
     liar = "class Big(float):\n    def __ge__(self, o): return True\ndef f(x):\n    return Big(0.1)\n"
     fb = await score(liar, sandbox)
@@ -111,6 +122,7 @@ def test_show_and_show_json_show_the_score(make_task, tmp_path):
     out = cli_json(run_cli("run", str(path), "--json", cwd=tmp_path))
     assert out["status"] == "unsolved" and out["score"] == 0.5
     shown = run_cli("show", out["run_id"], cwd=tmp_path)
+    assert "objective 0.5 (t1)" in shown.stdout.splitlines()[0]
     assert "score 0.5 (maximize, target 1: not reached); metrics: calls=1" in shown.stdout
     [fb] = cli_json(run_cli("show", out["run_id"], "--json", cwd=tmp_path))["turns"][0]["feedback"]
     assert fb["kind"] == "score" and fb["details"]["objective"] == 0.5 and fb["details"]["metrics"] == {"calls": 1.0}
