@@ -272,3 +272,13 @@ def test_model_variants_are_only_for_known_roles_and_stay_in_the_task_folder(mak
     path = evolve_task(make_task, tmp_path, {"solver": []}, models={"default": "scripted:script.yaml",
                                                                     "refiner.big": "scripted:../x.yaml"})
     assert_bad_input(run_cli("run", str(path), cwd=tmp_path), "models.refiner.big", "outside the task folder")
+
+
+@pytest.mark.parametrize(("interval", "parent"), [(1, "t3"), (100, "t2")])
+def test_migration_brings_one_islands_best_to_the_next_as_a_parent(make_task, tmp_path, interval, parent):
+    # seeds: t1 on island 0, t2 on island 1; t3 is bred on island 0, then island 1 breeds
+    script = {"solver": [fenced(program(1)), fenced(program(2))], "refiner": [fenced(program(5)), fenced(program(6))]}
+    path = evolve_task(make_task, tmp_path, script, initial=2, children=2, islands=2, migration_interval=interval,
+                       exploitation=1.0, inspirations=0)
+    result = run(path, tmp_path)
+    assert result.graph["t3"].parents == ("t1",) and result.graph["t4"].parents == (parent,)
