@@ -212,6 +212,15 @@ def test_the_bandit_tries_each_model_then_prefers_the_one_that_improves_per_toke
     assert result.solution == program(7)
 
 
+def test_a_variant_alone_adds_to_the_roles_own_model(make_task, tmp_path):
+    script = {"solver": [fenced(program(1))], "refiner": [fenced(program(2))]}
+    path = evolve_task(make_task, tmp_path, script, initial=1, children=2, islands=1, novelty=None,
+                       models={"default": "scripted:script.yaml", "refiner.other": "scripted:other.yaml"})
+    (path.parent / "other.yaml").write_text(yaml.safe_dump([fenced(program(3))]))
+    result = run(path, tmp_path)
+    assert [t.model.rsplit("/", 1)[-1] for t in result.graph.turns()] == ["script.yaml", "script.yaml", "other.yaml"]
+
+
 def test_the_runs_budget_bounds_the_search(make_task, tmp_path):
     script = {"solver": [fenced(program(1)), fenced(program(2))], "refiner": [fenced(program(v)) for v in range(3, 9)]}
     path = evolve_task(make_task, tmp_path, script, budget={"max_turns": 4}, initial=2, children=10)

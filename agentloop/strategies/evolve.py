@@ -127,10 +127,9 @@ class Bandit:
 
 
 def model_arms(run: Run, role: str) -> list[str]:
-    """The models a role may use: its own entry and its ``ROLE.NAME`` variants, else the default."""
-    keys = sorted(k for k in run.models if k == role or k.startswith(f"{role}."))
-    arms = list(dict.fromkeys(run.models[k] for k in keys))
-    return arms or [run.models.get(role, run.models["default"])]
+    """The models a role may use: its own (its entry, else the default), then its ``ROLE.NAME`` variants."""
+    variants = sorted(k for k in run.models if k.startswith(f"{role}."))
+    return list(dict.fromkeys([run.models.get(role, run.models["default"]), *(run.models[k] for k in variants)]))
 
 
 @dataclass(frozen=True)
