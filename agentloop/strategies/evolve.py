@@ -38,7 +38,7 @@ from .evolve_db import Novelty, ProgramDatabase, apply_edits, cell_of
 if TYPE_CHECKING:
     from ..feedback import Feedback
     from ..graph import Turn
-    from ..orchestrator import Run
+    from ..orchestrator import Adopter, Run
     from ..task import Task
 
 _FEATURE = re.compile(r"checks|length|metric:[A-Za-z0-9_.-]{1,64}")
@@ -155,7 +155,7 @@ class Evolution:
         self.bandit = Bandit(model_arms(run, "refiner"), params.exploration)
         self.migrations: list[tuple[int, int, str]] = []
 
-    def adopter(self, parent: Turn | None):  # noqa: ANN201 - the orchestrator's Adopter
+    def adopter(self, parent: Turn | None) -> Adopter:
         """Read a reply: edits applied to ``parent`` or a whole program, then the novelty filter."""
         task = self.run.task
 

@@ -19,6 +19,7 @@ import hashlib
 import math
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -84,7 +85,7 @@ class Island:
 class ProgramDatabase:
     """Islands of MAP-Elites grids over a run's candidates, with ring migration between them."""
 
-    def __init__(self, islands: int, cell: callable) -> None:
+    def __init__(self, islands: int, cell: Callable[[Turn], Cell]) -> None:
         self.islands = [Island() for _ in range(islands)]
         self._cell = cell
         self.cells: dict[str, Cell] = {}  # turn id -> its cell (features never change for a turn)
