@@ -126,7 +126,7 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
     present when it finds something, and then failing): tampering with the harness can never pass.
     ``stages`` (a cascade: lists of indices into the entries) runs them stage by stage; once a
     stage has a failing check, the later stages' checks are not run but recorded as failing
-    (``details.skipped``), so an expensive check never runs on a candidate a cheap one rejects.
+    (``details.not_run``), so an expensive check never runs on a candidate a cheap one rejects.
     """
     results: list[Feedback] = []
     flagged = scan_for(code, task) if specs is None else None
@@ -142,7 +142,7 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
         if not cleared:
             results.append(Feedback(kind=spec.kind, passed=False, score=0.0, weight=spec.weight,
                                     summary="Not run: the candidate failed a cheaper check first.",
-                                    details={"skipped": "cascade"}))
+                                    details={"not_run": "cascade"}))
             continue
         kind = load_kind(spec.kind, task.source_dir)
         config = kind.Config.model_validate(spec.options)

@@ -152,9 +152,19 @@ def test_cascade_never_runs_an_expensive_check_on_a_child_failing_a_cheap_one(ma
     broken = result.graph["t2"]
     assert [(f.kind, f.passed) for f in broken.feedback] == [("compile", False), ("tests", False), ("spy", False),
                                                              ("score", False)]
-    assert all(f.details.get("skipped") == "cascade" for f in broken.feedback[1:])
-    assert result.graph["t3"].feedback[-1].details.get("skipped") == "cascade"  # failed tests: no score run
+    assert all(f.details.get("not_run") == "cascade" for f in broken.feedback[1:])
+    assert result.graph["t3"].feedback[-1].details.get("not_run") == "cascade"  # failed tests: no score run
     assert result.stop_reason == "max_children" and "return 2" in result.solution
+
+
+def test_a_configured_cascade_groups_checks_into_stages(make_task, tmp_path):
+    # one stage for compile, tests and the spy: all three run on the broken seed; the score waits for them
+    script = {"solver": [fenced("def f(:\n")]}
+    path = evolve_task(make_task, tmp_path, script, spy=True, initial=1, children=0, cascade=[[0, 1, 2]])
+    seed = run(path, tmp_path).graph["t1"]
+    assert spied(tmp_path) == ["def f(:\n"]
+    assert [(f.kind, f.details.get("not_run")) for f in seed.feedback] == [
+        ("compile", None), ("tests", None), ("spy", None), ("score", "cascade")]
 
 
 def test_a_child_records_its_parent_and_inspirations_and_sees_them_in_its_prompt(make_task, tmp_path):
