@@ -12,6 +12,7 @@ from typing import Any
 
 import networkx as nx
 
+from .confidence import Confidence
 from .feedback import Feedback, all_passed
 from .models.base import Usage
 
@@ -34,6 +35,7 @@ class Turn:
     usage: Usage = field(default_factory=Usage)
     started: float = 0.0
     seconds: float = 0.0
+    confidence: Confidence | None = None  # the model's confidence in its reply (confidence.py), where measured
 
     @property
     def passed(self) -> bool:
@@ -52,6 +54,7 @@ class Turn:
                 "output": self.output, "candidate": self.candidate,
                 "feedback": [f.to_dict() for f in self.feedback], "score": self.score,
                 "usage": self.usage.to_dict(),
+                "confidence": self.confidence.to_dict() if self.confidence is not None else None,
                 "started": self.started, "seconds": self.seconds}
 
     @classmethod
@@ -61,7 +64,8 @@ class Turn:
                    messages=tuple(d["messages"]), prompt_hash=d["prompt_hash"], output=d["output"],
                    candidate=d["candidate"], feedback=tuple(Feedback.from_dict(f) for f in d["feedback"]),
                    score=d["score"], usage=Usage.from_dict(d["usage"]),
-                   started=d.get("started", 0.0), seconds=d.get("seconds", 0.0))
+                   started=d.get("started", 0.0), seconds=d.get("seconds", 0.0),
+                   confidence=Confidence.from_dict(d.get("confidence")))
 
 
 class TurnGraph:

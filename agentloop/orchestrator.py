@@ -147,7 +147,8 @@ class Run:
         turn = Turn(id=f"t{seq}", seq=seq, parents=tuple(p.id for p in parents), role=role, model=uri,
                     messages=tuple(messages), prompt_hash=prompt_hash(messages), output=completion.text,
                     candidate=candidate, feedback=feedback, score=score, usage=usage,
-                    started=time.time() - completion.latency_s, seconds=round(completion.latency_s, 4))
+                    started=time.time() - completion.latency_s, seconds=round(completion.latency_s, 4),
+                    confidence=completion.confidence)
         turn = self._commit(turn)
         self.emit("turn", turn=turn.id, role=role, score=score, passed=turn.passed,
                   verdicts=[(f.kind, f.passed) for f in feedback], tokens=usage.total)

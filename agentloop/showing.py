@@ -56,6 +56,8 @@ def format_turn(turn: Turn) -> list[str]:
     score = "" if turn.score is None else f"  score {turn.score:.2f}  {_verdicts(turn)}"
     lines = [f"{turn.id:>4} {turn.role:<8}{parents}  [{turn.model}]{score}  "
              f"tokens {turn.usage.prompt_tokens}+{turn.usage.completion_tokens}{_extra_usage(turn)}  {turn.seconds:.2f}s"]
+    if turn.confidence is not None:
+        lines.append(f"       {turn.confidence.describe()}")
     for f in turn.feedback:
         if not f.passed or "objective" in f.details:  # a scored objective's value is worth a line either way
             lines.append(f"       {f.kind}: {safe_text(f.summary)}")

@@ -32,6 +32,8 @@ class Ok:
     content: str = "Hello"
     prompt_tokens: int = 10
     completion_tokens: int = 5
+    # per token: (its logprob, the top-k logprobs), sent as OpenAI's choices[0].logprobs.content
+    logprobs: tuple[tuple[float, tuple[float, ...]], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,18 @@ def error_body(code: int) -> dict:
     return {"error": {"message": message, "type": kind, "param": None, "code": err_code}}
 
 
-def completion(model: str, content: str = "Hello", prompt_tokens: int = 10, completion_tokens: int = 5) -> bytes:
+def completion(model: str, content: str = "Hello", prompt_tokens: int = 10, completion_tokens: int = 5,
+               logprobs: tuple | None = None) -> bytes:
     """A valid ``chat.completion`` JSON body, encoded."""
+    choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+    if logprobs is not None:
+        choice["logprobs"] = {"content": [
+            {"token": f"t{i}", "logprob": lp, "bytes": None,
+             "top_logprobs": [{"token": f"t{i}.{j}", "logprob": x, "bytes": None} for j, x in enumerate(top)]}
+            for i, (lp, top) in enumerate(logprobs)]}
     return json.dumps({
         "id": "chatcmpl-fault", "object": "chat.completion", "created": int(time.time()), "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "choices": [choice],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                   "total_tokens": prompt_tokens + completion_tokens},
     }).encode()
@@ -150,7 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True  # one request per connection, whatever happens
         stopping = self.server.fault._stopping
         if isinstance(b, Ok):
-            self._reply(200, completion(model, b.content, b.prompt_tokens, b.completion_tokens))
+            self._reply(200, completion(model, b.content, b.prompt_tokens, b.completion_tokens, b.logprobs))
         elif isinstance(b, Status):
             body = b.body if b.body is not None else error_body(b.code)
             body = json.dumps(body).encode() if isinstance(body, dict) else body

@@ -215,3 +215,18 @@ async def test_a_local_server_needs_no_api_key(server, monkeypatch):
     reply, _ = await call(ModelPool().get(f"litellm:openai/fault?api_base={server.url}"))
     assert not isinstance(reply, ModelError), reply
     assert reply.text == "keyless" and server.attempts == 1
+
+
+async def test_token_logprobs_are_asked_for_and_become_the_turns_confidence(server):
+    steps = ((-0.1, (-0.1, -2.5, -4.0)), (-1.2, (-0.9, -1.2, -1.5)))
+    server.script(Ok(content="pong", logprobs=steps), Ok(content="pong"))
+    reply, _ = await call(model(server, logprobs=3))
+    assert server.requests[0]["logprobs"] is True and server.requests[0]["top_logprobs"] == 3
+    c = reply.confidence
+    assert c.tokens == 2 and abs(c.mean_logprob - (-0.65)) < 1e-9 and c.self_certainty is None  # no full distribution
+    assert abs(c.lowest_group - (2.2 + 1.2) / 2) < 1e-6 and c.top_k == 3
+    reply, _ = await call(model(server, logprobs=3))  # a provider that sends none: no measure, no error
+    assert reply.text == "pong" and reply.confidence is None
+    server.script(Ok(content="pong", logprobs=steps))
+    reply, _ = await call(model(server))  # not asked: not sent, not read
+    assert "logprobs" not in server.requests[-1] and reply.confidence is None

@@ -214,3 +214,12 @@ def test_compiler_diagnostics_and_shrunk_counterexamples_are_shown(browser, tmp_
     shown = view.click("t1")
     assert "property: FAILED" in shown and "counterexamples" in shown and "n=65" in shown
     assert view.errors == []
+
+
+def test_a_turns_token_confidence_is_shown_in_its_panel(browser, make_task, tmp_path):
+    sure = {"text": GOOD_FIZZ, "logprobs": [-0.25, -0.75], "top_logprobs": [[-0.25, -3.0], [-0.75, -1.0]]}
+    run_id, store = make_run(make_task, tmp_path, {"solver": [sure]})
+    view = Page(browser, report(run_id, store, tmp_path / "run.html"))
+    panel = view.click("t1")
+    assert "confidence: mean logprob -0.5000 · lowest group 1.2500 (window 32) · self-certainty — · 2 tokens" in panel
+    assert view.errors == [], view.errors

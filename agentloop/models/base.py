@@ -11,6 +11,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ..confidence import Confidence
+
 
 @dataclass(frozen=True)
 class Usage:
@@ -59,6 +61,7 @@ class Completion:
     usage: Usage
     latency_s: float
     model: str
+    confidence: Confidence | None = None  # from the model's token probabilities, where the backend has them
 
 
 @dataclass(frozen=True)

@@ -92,32 +92,27 @@ class CompletionModel(LlamaCppModel):
         llama = self._load()
         return len(llama.tokenize(completion_prompt(messages)[0].encode("utf-8")))
 
-    def _complete_sync(self, messages: list[dict[str, str]], request: Request, stop: threading.Event,
-                       timed_out: threading.Event) -> dict:
+    def _generate(self, llama: Any, messages: list[dict[str, str]], request: Request, stop: threading.Event,
+                  timed_out: threading.Event) -> dict:
+        """One continuation of the raw prompt (the model's lock held, as for a chat call)."""
         from llama_cpp import StoppingCriteriaList
         prompt, code = completion_prompt(messages)
-        with self._lock:
-            llama = self._load()
-            if stop.is_set():
-                raise _Cancelled
-            if not self._prefix_cache:
-                llama.reset()
-            deadline = time.monotonic() + request.timeout_s  # from when this call holds the model
+        deadline = time.monotonic() + request.timeout_s  # from when this call holds the model
 
-            def halt(_ids: Any, _logits: Any) -> bool:
-                if time.monotonic() >= deadline:
-                    stop.set()
-                    timed_out.set()
-                return stop.is_set()
+        def halt(_ids: Any, _logits: Any) -> bool:
+            if time.monotonic() >= deadline:
+                stop.set()
+                timed_out.set()
+            return stop.is_set()
 
-            before = self._evaluated(llama)
-            reply = llama.create_completion(prompt=prompt, max_tokens=request.max_tokens, temperature=request.temperature,
-                                            seed=request.seed, stop=list(HUMANEVAL_STOP) if code else [],
-                                            stopping_criteria=StoppingCriteriaList([halt]),
-                                            grammar=None if code else self._grammar(request.schema))
-            evaluated = self._evaluated(llama) - before
-            if stop.is_set():
-                raise _Cancelled
+        before = self._evaluated(llama)
+        reply = llama.create_completion(prompt=prompt, max_tokens=request.max_tokens, temperature=request.temperature,
+                                        seed=request.seed, stop=list(HUMANEVAL_STOP) if code else [],
+                                        stopping_criteria=StoppingCriteriaList([halt]),
+                                        grammar=None if code else self._grammar(request.schema))
+        evaluated = self._evaluated(llama) - before
+        if stop.is_set():
+            raise _Cancelled
         usage, text = reply["usage"], reply["choices"][0]["text"]
         if code:  # the candidate is the prompt followed by the completion, as HumanEval runs it
             text = f"```python\n{prompt}{text}\n```"

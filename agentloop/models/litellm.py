@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import math
 import os
 import time
 from typing import Any
@@ -19,13 +20,14 @@ from urllib.parse import parse_qsl
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 
+from ..confidence import Confidence, from_top_logprobs
 from ..errors import ModelError, ModelURIError
 from ..parsing import FENCE_STOP, close_fence
 from .base import Completion, Request, Usage, approx_tokens
 from .retrying import MalformedReply, backoff_s, classify
 
 _PARAMS = {"api_base": str, "api_key": str, "attempts": int, "retry_s": float, "concurrency": int, "rpm": int,
-           "fallback": str}
+           "fallback": str, "logprobs": int}
 
 
 def parse_spec(spec: str, uri: str) -> tuple[str, dict[str, Any]]:
@@ -41,6 +43,8 @@ def parse_spec(spec: str, uri: str) -> tuple[str, dict[str, Any]]:
             raise ModelURIError(f"{uri}: {key} must be a {_PARAMS[key].__name__}") from None
         if _PARAMS[key] is not str and params[key] <= 0:
             raise ModelURIError(f"{uri}: {key} must be positive")
+    if params.get("logprobs", 0) > 20:  # OpenAI's (and most compatible servers') limit on top_logprobs
+        raise ModelURIError(f"{uri}: logprobs must be between 1 and 20")
     if not model:
         raise ModelURIError(f"{uri}: no model name")
     return model, params
@@ -75,6 +79,8 @@ class LiteLLMModel:
         self.retry_s = self.params.pop("retry_s", 90.0)
         self.fallback = self.params.pop("fallback", None)
         self.concurrency = self.params.pop("concurrency", 8)
+        # top-k log-probabilities asked of the provider per token (0: none asked; not every provider has them)
+        self.logprobs = self.params.pop("logprobs", 0)
         self._pacer = Pacer(self.params.pop("rpm", None))
         self._gate: tuple[Any, asyncio.Semaphore] | None = None
         self.attempts_made = 0  # every HTTP attempt, for tests and diagnostics
@@ -148,6 +154,8 @@ class LiteLLMModel:
                                   "num_retries": 0, "max_retries": 0, "timeout": request.timeout_s}
         if request.seed is not None:
             kwargs["seed"] = request.seed
+        if self.logprobs:
+            kwargs["logprobs"], kwargs["top_logprobs"] = True, self.logprobs
         if "api_base" in kwargs and "api_key" not in kwargs and not self._key_in_environment(litellm, model):
             # a local OpenAI-compatible server (llama.cpp's, vLLM, Ollama) wants no key, but the OpenAI
             # SDK refuses to send a request without one; a key from the environment still wins
@@ -169,7 +177,8 @@ class LiteLLMModel:
         details = getattr(usage, "prompt_tokens_details", None)
         return Completion(text=text, usage=Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0,
                                                  getattr(details, "cached_tokens", 0) or 0, _cost(litellm, model, reply)),
-                          latency_s=time.monotonic() - started, model=self.uri)
+                          latency_s=time.monotonic() - started, model=self.uri,
+                          confidence=_confidence(reply) if self.logprobs else None)
 
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
@@ -184,6 +193,23 @@ class LiteLLMModel:
 
 class _ContextLength(Exception):
     pass
+
+
+def _confidence(reply: Any) -> Confidence | None:
+    """The measures of ``choices[0].logprobs.content`` (litellm's objects), or None when the provider sent none."""
+    logprobs = getattr(reply.choices[0], "logprobs", None)
+    content = getattr(logprobs, "content", None) if logprobs is not None else None
+    if not content:
+        return None
+    steps = []
+    for entry in content:
+        logprob = getattr(entry, "logprob", None)
+        if not isinstance(logprob, (int, float)) or not math.isfinite(logprob):
+            return None  # a provider's malformed logprobs are no measure at all
+        top = [t.logprob for t in getattr(entry, "top_logprobs", None) or []
+               if isinstance(getattr(t, "logprob", None), (int, float)) and math.isfinite(t.logprob)]
+        steps.append((min(0.0, float(logprob)), [min(0.0, float(x)) for x in top]))
+    return from_top_logprobs(steps)
 
 
 def _cost(litellm: Any, model: str, reply: Any) -> float | None:

@@ -34,13 +34,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..confidence import Tracker
 from ..errors import ModelError, ModelURIError
 from ..parsing import first_block_closed
 from .base import Completion, Request, Usage, approx_tokens
 
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _INT_PARAMS = {"n_ctx": (256, 1 << 20), "n_gpu_layers": (-1, 10_000), "n_threads": (1, 1024),
-               "prefix_cache": (0, 1), "cache_mb": (0, 1 << 20), "batch": (0, 1), "instance": (0, 1 << 16)}
+               "prefix_cache": (0, 1), "cache_mb": (0, 1 << 20), "batch": (0, 1), "instance": (0, 1 << 16),
+               "confidence": (0, 1)}
 
 
 def default_model_path() -> Path:
@@ -80,7 +82,7 @@ class LlamaCppModel:
 
     def __init__(self, path: Path, uri: str, *, n_ctx: int = 4096, n_gpu_layers: int = 0,
                  n_threads: int | None = None, prefix_cache: int = 1, cache_mb: int = 512, batch: int = 0,
-                 instance: int = 0,
+                 instance: int = 0, confidence: int = 1,
                  thread: ThreadPoolExecutor | None = None) -> None:
         self.uri = uri
         self.path = path
@@ -95,6 +97,8 @@ class LlamaCppModel:
         self._formatter: Any = None
         self._grammars: dict[str, Any] = {}
         self._batch, self._decoder = bool(batch), None  # the decoder: llamacpp_batch.BatchDecoder, made on first use
+        self.confidence = bool(confidence)  # measure every sampled token's distribution (confidence.py)
+        self._tracker: Tracker | None = None  # the running generation's, read by the wrapped generate
         self._lock = threading.Lock()  # one generation at a time
         self._load_lock = threading.Lock()  # loading only: counting tokens must not wait for a generation
         # One long-lived thread, shared by every model of a pool, never asyncio.to_thread: each thread
@@ -123,7 +127,30 @@ class LlamaCppModel:
                 raise ModelError(f"{self.uri}: cannot load {self.path}: {exc}") from None
             if self._prefix_cache and self._cache_mb:
                 self._llama.set_cache(LlamaRAMCache(capacity_bytes=self._cache_mb << 20))
+            self._track_tokens(self._llama)
         return self._llama
+
+    def _track_tokens(self, llama: Any) -> None:
+        """Route every sampled token past the running generation's ``Tracker``.
+
+        ``create_completion`` draws its tokens from ``Llama.generate``, which yields each token
+        right after sampling it and before evaluating it, so at that moment the context's last
+        logits row is the distribution the token was drawn from. Its stopping criteria cannot be
+        used for this: they are handed the evaluated tokens, one behind the sampled one.
+        """
+        import llama_cpp
+        import numpy as np
+        original, n_vocab = llama.generate, llama.n_vocab()
+
+        def generate(*args: Any, **kwargs: Any) -> Any:
+            for token in original(*args, **kwargs):
+                tracker = self._tracker
+                if tracker is not None:
+                    row = llama_cpp.llama_get_logits_ith(llama._ctx.ctx, -1)
+                    tracker.add(np.ctypeslib.as_array(row, shape=(n_vocab,)), token)
+                yield token
+
+        llama.generate = generate
 
     def _evaluated(self, llama: Any) -> int:
         import llama_cpp
@@ -140,48 +167,59 @@ class LlamaCppModel:
 
     def _complete_sync(self, messages: list[dict[str, str]], request: Request, stop: threading.Event,
                        timed_out: threading.Event) -> dict:
-        from llama_cpp import StoppingCriteriaList
         with self._lock:
             llama = self._load()
             if stop.is_set():
                 raise _Cancelled
             if not self._prefix_cache:
                 llama.reset()  # forget the held state: every prompt token is evaluated again
-            formatter = self._chat_formatter(llama)
-            if formatter is None:  # no template in the GGUF: llama-cpp-python's guessed chat format, bounded by max_tokens
-                reply = llama.create_chat_completion(messages=messages, max_tokens=request.max_tokens, seed=request.seed,
-                                                     temperature=request.temperature, grammar=self._grammar(request.schema))
-                usage = reply["usage"]
-                return {"text": reply["choices"][0]["message"].get("content") or "", "prompt": usage["prompt_tokens"],
-                        "completion": usage["completion_tokens"], "cached": 0, "params": llama._model.n_params()}
-            prompt = self._tokens(llama, formatter, messages)
-            formatted = formatter(messages=messages)
-            stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
-            # checked in Python after every sampled token: the way to stop a generation past its
-            # deadline, which starts when this call gets the model (time queued behind other calls
-            # on the shared thread is bounded by their own deadlines, not charged to this one)
-            deadline = time.monotonic() + request.timeout_s
+            self._tracker = Tracker(llama.n_vocab()) if self.confidence else None
+            try:
+                reply = self._generate(llama, messages, request, stop, timed_out)
+            finally:
+                tracker, self._tracker = self._tracker, None
+            reply["confidence"] = tracker.result() if tracker is not None else None
+            return reply
 
-            def halt(_ids: Any, _logits: Any) -> bool:
-                if time.monotonic() >= deadline:
-                    stop.set()
-                    timed_out.set()
-                return stop.is_set()
-
-            criteria = [*(formatted.stopping_criteria or []), halt]
-            if request.stop_at_fence:
-                criteria.append(self._fence_stop(llama, len(prompt)))
-            before = self._evaluated(llama)
-            reply = llama.create_completion(prompt=prompt, max_tokens=request.max_tokens, temperature=request.temperature,
-                                            seed=request.seed, stop=stops, stopping_criteria=StoppingCriteriaList(criteria),
-                                            grammar=self._grammar(request.schema))
-            evaluated = self._evaluated(llama) - before
-            if stop.is_set():
-                raise _Cancelled
+    def _generate(self, llama: Any, messages: list[dict[str, str]], request: Request, stop: threading.Event,
+                  timed_out: threading.Event) -> dict:
+        """One generation (the model's lock held): text, token counts and the model's parameter count."""
+        from llama_cpp import StoppingCriteriaList
+        formatter = self._chat_formatter(llama)
+        if formatter is None:  # no template in the GGUF: llama-cpp-python's guessed chat format, bounded by max_tokens
+            reply = llama.create_chat_completion(messages=messages, max_tokens=request.max_tokens, seed=request.seed,
+                                                 temperature=request.temperature, grammar=self._grammar(request.schema))
             usage = reply["usage"]
-            return {"text": reply["choices"][0]["text"], "prompt": usage["prompt_tokens"],
-                    "completion": usage["completion_tokens"], "cached": max(0, usage["prompt_tokens"] - evaluated),
-                    "params": llama._model.n_params()}
+            return {"text": reply["choices"][0]["message"].get("content") or "", "prompt": usage["prompt_tokens"],
+                    "completion": usage["completion_tokens"], "cached": 0, "params": llama._model.n_params()}
+        prompt = self._tokens(llama, formatter, messages)
+        formatted = formatter(messages=messages)
+        stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
+        # checked in Python after every sampled token: the way to stop a generation past its
+        # deadline, which starts when this call gets the model (time queued behind other calls
+        # on the shared thread is bounded by their own deadlines, not charged to this one)
+        deadline = time.monotonic() + request.timeout_s
+
+        def halt(_ids: Any, _logits: Any) -> bool:
+            if time.monotonic() >= deadline:
+                stop.set()
+                timed_out.set()
+            return stop.is_set()
+
+        criteria = [*(formatted.stopping_criteria or []), halt]
+        if request.stop_at_fence:
+            criteria.append(self._fence_stop(llama, len(prompt)))
+        before = self._evaluated(llama)
+        reply = llama.create_completion(prompt=prompt, max_tokens=request.max_tokens, temperature=request.temperature,
+                                        seed=request.seed, stop=stops, stopping_criteria=StoppingCriteriaList(criteria),
+                                        grammar=self._grammar(request.schema))
+        evaluated = self._evaluated(llama) - before
+        if stop.is_set():
+            raise _Cancelled
+        usage = reply["usage"]
+        return {"text": reply["choices"][0]["text"], "prompt": usage["prompt_tokens"],
+                "completion": usage["completion_tokens"], "cached": max(0, usage["prompt_tokens"] - evaluated),
+                "params": llama._model.n_params()}
 
     @staticmethod
     def _tokens(llama: Any, formatter: Any, messages: list[dict[str, str]]) -> list[int]:
@@ -248,4 +286,5 @@ class LlamaCppModel:
         usage = Usage(reply["prompt"], reply["completion"], reply["cached"])
         # forward-pass compute as the field estimates it: 2 FLOPs per parameter per evaluated token
         usage = replace(usage, flops=2.0 * reply["params"] * usage.evaluated)
-        return Completion(text=reply["text"], usage=usage, latency_s=time.monotonic() - started, model=self.uri)
+        return Completion(text=reply["text"], usage=usage, latency_s=time.monotonic() - started, model=self.uri,
+                          confidence=reply["confidence"])

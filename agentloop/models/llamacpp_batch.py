@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..confidence import Tracker
 from ..errors import ModelError
 from ..parsing import first_block_closed
 from .base import Completion, Request, Usage
@@ -53,6 +54,7 @@ class Job:
     finished: bool = False
     seq: int = 0
     index: int = -1  # the row of this sample's logits in the last decoded batch
+    tracker: Any = None  # confidence.Tracker of this sample, when the model measures confidence
 
 
 class BatchDecoder:
@@ -139,12 +141,17 @@ class BatchDecoder:
     def _decode(self, ctx: Any, batch: Any, prompt: list[int], jobs: list[Job], stops: list[str]) -> None:
         """Sample every live job from its logits, end those that stop, decode the rest as one batch."""
         import llama_cpp
+        import numpy as np
         vocab = llama_cpp.llama_model_get_vocab(self._llama._model.model)
+        n_vocab = self._llama.n_vocab()
         live = list(jobs)
         while live:
             rows = []
             for job in list(live):
                 token = job.sampler.sample(ctx, job.index)
+                if job.tracker is not None:  # the raw distribution this token was drawn from
+                    row = llama_cpp.llama_get_logits_ith(ctx.ctx, job.index)
+                    job.tracker.add(np.ctypeslib.as_array(row, shape=(n_vocab,)), token)
                 ended = self._step(job, token, vocab, prompt, stops)
                 if ended:
                     live.remove(job)
@@ -176,7 +183,8 @@ class BatchDecoder:
         text = self._llama.detokenize(job.tokens, prev_tokens=prompt).decode("utf-8", errors="ignore")
         cut = min((text.index(s) for s in stops if s in text), default=len(text))
         return {"text": text[:cut], "prompt": len(prompt), "completion": len(job.tokens),
-                "cached": max(0, job.cached), "params": self._llama._model.n_params()}
+                "cached": max(0, job.cached), "params": self._llama._model.n_params(),
+                "confidence": job.tracker.result() if job.tracker is not None else None}
 
 
 def submit(model: Any, messages: list[dict[str, str]], requests: list[Request]) -> list[asyncio.Future]:
@@ -229,6 +237,7 @@ def _run_sync(model: Any, messages: list[dict[str, str]], jobs: list[Job]) -> No
         now = time.monotonic()
         for job in jobs:
             job.max_tokens, job.deadline = min(job.max_tokens, room), now + job.timeout_s
+            job.tracker = Tracker(llama.n_vocab()) if model.confidence else None
         if model._decoder is None:
             model._decoder = BatchDecoder(llama, model._settings["n_threads"])
         for group in _groups(jobs, len(prompt), MAX_CELLS_PER_CTX * model.n_ctx):
@@ -260,7 +269,8 @@ def _deliver(uri: str, future: asyncio.Future, request: Request, outcome: dict |
     if isinstance(outcome, dict):
         usage = Usage(outcome["prompt"], outcome["completion"], outcome["cached"])
         usage = replace(usage, flops=2.0 * outcome["params"] * usage.evaluated)  # as for a single call
-        future.set_result(Completion(text=outcome["text"], usage=usage, latency_s=time.monotonic() - started, model=uri))
+        future.set_result(Completion(text=outcome["text"], usage=usage, latency_s=time.monotonic() - started, model=uri,
+                                     confidence=outcome.get("confidence")))
     elif isinstance(outcome, _Ended) and outcome.reason == "deadline":
         future.set_exception(ModelError(f"{uri}: no reply within {request.timeout_s:.1f} s"))
     elif isinstance(outcome, _Ended):

@@ -1,7 +1,10 @@
 """``scripted:FILE.yaml``: replays fixed replies, for tests, demos and offline runs (SPEC §4).
 
 The file is a list of replies consumed in call order by every role, or a mapping from role to
-its own list. A role that runs out raises ``ScriptExhaustedError`` naming the role: the run ends
+its own list. A reply is a string, or a mapping ``{text, logprobs, top_logprobs}`` that also
+carries the token log-probabilities a real model would have reported (``logprobs``: one number
+per token; ``top_logprobs``, optional: a list of the top-k numbers per token), so runs that use
+token confidence can be scripted too. A role that runs out raises ``ScriptExhaustedError`` naming the role: the run ends
 with status ``error``, never a hang. Usage is estimated at four characters a token, so budgets
 behave the same on every machine.
 """
@@ -13,6 +16,7 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
+from ..confidence import Confidence, from_top_logprobs
 from ..errors import ModelURIError, ScriptExhaustedError, TaskFileError
 from ..task import ROLES
 from ..yamlfile import MAX_BYTES, load_yaml_file, load_yaml_text
@@ -21,7 +25,7 @@ from .base import Completion, Request, Usage, approx_tokens
 _SHARED = "*"  # the queue every role draws from when the file is a plain list
 
 
-def load_script(path: Path) -> dict[str, list[str]]:
+def load_script(path: Path) -> dict[str, list[str | dict]]:
     """Read and validate a scripted-model file into role queues (fresh lists: the caller consumes them)."""
     text = _readable_text(path)
     queues = _parse(path, text) if text is not None else _parse.__wrapped__(path, None)
@@ -36,7 +40,7 @@ def _readable_text(path: Path) -> str | None:
 
 
 @lru_cache(maxsize=16)
-def _parse(path: Path, text: str | None) -> dict[str, tuple[str, ...]]:
+def _parse(path: Path, text: str | None) -> dict[str, tuple[str | dict, ...]]:
     # keyed by the file's text: a run validates its script and then loads it, and a sweep or a
     # benchmark starts many runs from one file, while the YAML parse (pure Python, to keep line
     # numbers) was a third of a 10-round scripted refine run's CPU (bench/p1_runtime_cpu.py)
@@ -55,13 +59,54 @@ def _parse(path: Path, text: str | None) -> dict[str, tuple[str, ...]]:
     else:
         raise ModelURIError(f"{path}: a scripted-model file is a list of replies or a mapping of role to replies")
     for role, replies in queues.items():
-        if not isinstance(replies, list) or not all(isinstance(r, str) for r in replies):
-            where = "" if role == _SHARED else f"{role}: "
-            raise ModelURIError(f"{path}: {where}replies must be a list of strings")
+        _check_replies(role, replies, str(path))
     return {role: tuple(replies) for role, replies in queues.items()}
 
 
-def _in_memory(script: list | dict) -> dict[str, list[str]]:
+def _check_replies(role: str, replies: object, where: str) -> None:
+    """Replies are a list of strings or ``{text, logprobs, top_logprobs}`` mappings; ModelURIError otherwise."""
+    prefix = f"{where}: " if where else ""
+    prefix += "" if role == _SHARED else f"{role}: "
+    if not isinstance(replies, list):
+        raise ModelURIError(f"{prefix}replies must be a list of strings")
+    for i, reply in enumerate(replies):
+        if isinstance(reply, str):
+            continue
+        if not isinstance(reply, dict) or not isinstance(reply.get("text"), str):
+            raise ModelURIError(f"{prefix}replies must be a list of strings (reply {i + 1} is not)")
+        problem = _logprob_problem(reply)
+        if problem:
+            raise ModelURIError(f"{prefix}reply {i + 1}: {problem}")
+
+
+def _numbers(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and x <= 0
+                                           for x in value)
+
+
+def _logprob_problem(reply: dict) -> str | None:
+    unknown = set(reply) - {"text", "logprobs", "top_logprobs"}
+    if unknown:
+        return f"unknown key {sorted(unknown)[0]!r} (expected text, logprobs, top_logprobs)"
+    logprobs, top = reply.get("logprobs"), reply.get("top_logprobs")
+    if logprobs is None:
+        return "top_logprobs needs logprobs" if top is not None else None
+    if not _numbers(logprobs) or not logprobs:
+        return "logprobs must be a non-empty list of numbers <= 0"
+    if top is not None and (not isinstance(top, list) or len(top) != len(logprobs)
+                            or not all(_numbers(t) and t for t in top)):
+        return "top_logprobs must hold one non-empty list of numbers <= 0 per logprob"
+    return None
+
+
+def _confidence(reply: str | dict) -> Confidence | None:
+    if isinstance(reply, str) or reply.get("logprobs") is None:
+        return None
+    top = reply.get("top_logprobs") or [[] for _ in reply["logprobs"]]
+    return from_top_logprobs(list(zip(reply["logprobs"], top, strict=True)))
+
+
+def _in_memory(script: list | dict) -> dict[str, list[str | dict]]:
     """A script built in Python, held to the file's rules."""
     queues = {_SHARED: script} if isinstance(script, list) else script
     if not isinstance(queues, dict):
@@ -69,8 +114,7 @@ def _in_memory(script: list | dict) -> dict[str, list[str]]:
     for role, replies in queues.items():
         if role != _SHARED and role not in ROLES:
             raise ModelURIError(f"{role}: unknown role (expected one of {', '.join(ROLES)})")
-        if not isinstance(replies, list) or not all(isinstance(r, str) for r in replies):
-            raise ModelURIError(f"{'' if role == _SHARED else role + ': '}replies must be a list of strings")
+        _check_replies(role, replies, "")
     return {role: list(replies) for role, replies in queues.items()}
 
 
@@ -107,7 +151,9 @@ class ScriptedModel:
             raise ScriptExhaustedError(request.role, str(self.path))
         self._used[name] = index + 1
         await asyncio.sleep(0)  # a real await point, as every backend has
-        text = queue[index]
+        reply = queue[index]
+        text = reply if isinstance(reply, str) else reply["text"]
         usage = Usage(prompt_tokens=sum(approx_tokens(m["content"]) for m in messages),
                       completion_tokens=min(approx_tokens(text), request.max_tokens))
-        return Completion(text=text, usage=usage, latency_s=time.monotonic() - started, model=self.uri)
+        return Completion(text=text, usage=usage, latency_s=time.monotonic() - started, model=self.uri,
+                          confidence=_confidence(reply))

@@ -92,6 +92,7 @@ def turn_payload(graph: TurnGraph, turn: Turn) -> dict[str, Any]:
                       "advisory": f.advisory, "duration_s": f.duration_s, "summary": f.summary,
                       "details": f.details} for f in turn.feedback],
         "usage": turn.usage.to_dict(),
+        "confidence": turn.confidence.to_dict() if turn.confidence is not None else None,
     })
 
 

@@ -93,6 +93,12 @@
       el("p", "meta usage", "tokens " + t.usage.prompt + " prompt + " + t.usage.completion + " completion" +
         (t.usage.cached ? " (" + t.usage.cached + " cached)" : "") +
         (t.usage.cost_usd === null ? "" : " · $" + t.usage.cost_usd) + " · " + scalar(t.seconds) + " s"));
+    if (t.confidence) {
+      var c = t.confidence;
+      add(detail, el("p", "meta confidence", "confidence: mean logprob " + scalar(c.mean_logprob) +
+        " · lowest group " + scalar(c.lowest_group) + " (window " + c.window + ")" +
+        " · self-certainty " + scalar(c.self_certainty) + " · " + c.tokens + " tokens"));
+    }
     if (t.feedback.length) {
       var fbs = el("section", "feedback");
       add(fbs, el("h3", null, "feedback"));
