@@ -146,9 +146,8 @@ class Run:
         usage = sum((c.usage for c in side), completion.usage)  # a judge's calls count towards this turn
         turn = Turn(id=f"t{seq}", seq=seq, parents=tuple(p.id for p in parents), role=role, model=uri,
                     messages=tuple(messages), prompt_hash=prompt_hash(messages), output=completion.text,
-                    candidate=candidate, feedback=feedback, score=score, usage=usage,
-                    started=time.time() - completion.latency_s, seconds=round(completion.latency_s, 4),
-                    confidence=completion.confidence)
+                    candidate=candidate, feedback=feedback, score=score, usage=usage, confidence=completion.confidence,
+                    started=time.time() - completion.latency_s, seconds=round(completion.latency_s, 4))
         turn = self._commit(turn)
         self.emit("turn", turn=turn.id, role=role, score=score, passed=turn.passed,
                   verdicts=[(f.kind, f.passed) for f in feedback], tokens=usage.total)
