@@ -12,18 +12,22 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .selection import TieBreak, break_ties
+
 if TYPE_CHECKING:
     from ..orchestrator import Run
 
 
 class Params(BaseModel):
-    """``n`` samples at ``temperature``; ``early_stop`` cancels the rest once one passes."""
+    """``n`` samples at ``temperature``; ``early_stop`` cancels the rest once one passes;
+    ``tie_break`` picks among equally good candidates by token confidence (selection.py)."""
 
     model_config = ConfigDict(extra="forbid")
 
     n: int = Field(default=4, ge=1, le=256)
     temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     early_stop: bool = True
+    tie_break: TieBreak = "latest"
 
 
 class _Passed(Exception):
@@ -43,6 +47,7 @@ async def run(run: Run, params: Params) -> str:
                 group.create_task(sample())
     except* _Passed:
         pass
+    break_ties(run, params.tie_break)
     best = run.graph.best()
     if best is not None and best.passed:
         return "solved"

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .selection import TieBreak, break_ties
+
 if TYPE_CHECKING:
     from ..graph import Turn
     from ..orchestrator import Run
@@ -34,6 +36,7 @@ class Params(BaseModel):
     iterations: int = Field(default=6, ge=1, le=1000)  # uct mode: expansions
     exploration: float = Field(default=1.0, ge=0.0, le=10.0)
     temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    tie_break: TieBreak = "latest"  # among equally good nodes, the most confident (selection.py)
 
 
 class _Solved(Exception):
@@ -106,5 +109,8 @@ async def run(run: Run, params: Params) -> str:
     if not roots:
         return run.refused or "exhausted"
     if any(r.passed for r in roots):
-        return "solved"
-    return await (_beam(run, roots, params) if params.mode == "beam" else _uct(run, roots, params))
+        reason = "solved"
+    else:
+        reason = await (_beam(run, roots, params) if params.mode == "beam" else _uct(run, roots, params))
+    break_ties(run, params.tie_break)
+    return reason

@@ -33,6 +33,7 @@ class ConfigInfo:
     name: str
     label: str
     strategy: str
+    tie_break: str = "latest"  # best_of_n / tree: how ties on the visible checks were broken
 
     def to_dict(self) -> dict[str, str]:
         """Plain data (results.json)."""
@@ -87,7 +88,8 @@ def picked_by(info: ConfigInfo, runs: list[RunFacts]) -> str:
     if most <= 1:
         return "none"
     model = info.strategy == "codet" or any(r.model_tests for r in runs)
-    return f"visible checks{' + model-written tests' if model else ''} (<= {most} candidates)"
+    ties = f", ties by {info.tie_break}" if info.tie_break != "latest" else ""
+    return f"visible checks{' + model-written tests' if model else ''}{ties} (<= {most} candidates)"
 
 
 def selection(info: ConfigInfo, runs: list[RunFacts]) -> str:
@@ -97,6 +99,8 @@ def selection(info: ConfigInfo, runs: list[RunFacts]) -> str:
         return "single candidate (no selection)"
     how = _PICKS.get(info.strategy, "the strategy's own pick by the visible checks")
     extra = "; model-written tests took part" if any(r.model_tests for r in runs) and info.strategy != "codet" else ""
+    if info.tie_break != "latest":
+        extra += f"; ties broken by the model's token confidence ({info.tie_break})"
     return f"{how}, from up to {most} candidates per sample{extra}"
 
 

@@ -100,7 +100,8 @@ def run_sweep(path: str | Path, out: str | Path, *, executor: str = "local", sto
     finally:
         ledger.close()
         db.close()
-    infos = [ConfigInfo(name=c.name, label=c.label, strategy=c.strategy["name"]) for c in sweep.configs]
+    infos = [ConfigInfo(name=c.name, label=c.label, strategy=c.strategy["name"],
+                        tie_break=c.strategy.get("tie_break", "latest")) for c in sweep.configs]
     results = Results(sweep=sweep.path, configs=infos, runs=facts, seen=_seen(tasks), tasks=len(tasks),
                       planned=len(jobs), stopped=stopped)
     out = Path(out)

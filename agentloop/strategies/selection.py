@@ -1,0 +1,39 @@
+"""Ties among equally good candidates, broken by the model's own token confidence (``tie_break``).
+
+``best_of_n`` and ``tree`` submit the best candidate by the task's visible checks; among the
+candidates that are exactly as good (the same pass/fail, the same score — with no checks at all,
+every candidate), ``tie_break`` picks the one the model was most confident in: the highest
+``mean_logprob``, ``lowest_group`` (DeepConf) or ``self_certainty`` (agentloop/confidence.py).
+Self-certainty as a best-of-N selector without a reward model is Kang et al. 2025 (arXiv
+2502.18581); DeepConf (Fu et al. 2025) weighs and filters samples by their lowest group
+confidence. The checks always come first: ``Run.choose`` refuses a pick that is worse on them.
+``latest`` (the default) keeps the graph's own rule, the latest of the best.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ..graph import Turn
+    from ..orchestrator import Run
+
+TieBreak = Literal["latest", "mean_logprob", "lowest_group", "self_certainty"]
+
+
+def most_confident(candidates: list[Turn], measure: str) -> Turn | None:
+    """The candidate with the highest ``measure``; None if no candidate has it."""
+    scored = [(getattr(t.confidence, measure), t.seq, t) for t in candidates
+              if t.confidence is not None and getattr(t.confidence, measure) is not None]
+    return max(scored, key=lambda x: (x[0], x[1]))[2] if scored else None
+
+
+def break_ties(run: Run, tie_break: TieBreak) -> None:
+    """Submit the most confident of the candidates that tie with the best on the checks."""
+    best = run.graph.best()
+    if tie_break == "latest" or best is None:
+        return
+    tied = [t for t in run.graph.candidates() if (t.passed, t.score) == (best.passed, best.score)]
+    pick = most_confident(tied, tie_break)
+    if pick is not None:
+        run.choose(pick)
