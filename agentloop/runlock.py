@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import os
 import re
+import time
 from pathlib import Path
 from typing import Self
 
@@ -48,7 +49,7 @@ class RunLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                holder = _holder(fd)
                 os.close(fd)
                 pid = f" (pid {holder})" if holder.isdigit() else ""
                 raise RunActiveError(f"run {self.run_id} is active in another process{pid}; "
@@ -68,6 +69,20 @@ class RunLock:
             os.unlink(self.path)  # while still locked: nobody can lock this file and keep it afterwards
         os.close(self._fd)
         self._fd = None
+
+
+def _holder(fd: int) -> str:
+    """The holder's pid as it wrote it in the locked file ("" if it has not yet, within 0.5 s).
+
+    The holder writes its pid just after it takes the lock (it cannot before: the file may belong to
+    a live holder), so a process that loses the race by microseconds can find the file still empty.
+    """
+    deadline = time.monotonic() + 0.5
+    while True:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        if holder.isdigit() or time.monotonic() >= deadline:
+            return holder
+        time.sleep(0.01)
 
 
 def _same_file(path: Path, fd: int) -> bool:
