@@ -4,8 +4,10 @@ Writes use ``BEGIN IMMEDIATE`` with a busy timeout so several processes can shar
 ``synchronous=FULL``: a turn whose progress line was printed survives a crash of the process and
 of the machine. A turn is keyed by (run, seq) (the step) and records the attempt (how many times
 the run was started or resumed) that produced it; recording a step again is a no-op that returns
-the turn already stored, so a turn re-recorded after a crash can never be stored twice. The schema
-is versioned with ``PRAGMA user_version`` and upgraded by ordered migrations.
+the turn already stored, so a turn re-recorded after a crash can never be stored twice. A turn row
+holds only the messages the turn adds to the conversation of an earlier turn of its run
+(``turnrows.py``); ``turns`` gives back whole turns, whatever version of the store wrote them. The
+schema is versioned with ``PRAGMA user_version`` and upgraded by ordered migrations.
 """
 
 from __future__ import annotations
