@@ -5,7 +5,11 @@ to fresh stores (WAL, ``synchronous=FULL``, one ``BEGIN IMMEDIATE`` transaction 
 run), alternating two ways of storing them: *delta*, what the store does (each row holds what
 its turn adds to its parent's conversation), and *whole*, a store that never remembers a parent
 and so writes every turn with its whole conversation, as stores did before schema 3. Also
-printed: the same with ``synchronous=NORMAL``, to show what the fsync of each commit costs.
+printed: the same with ``synchronous=NORMAL``, to show what the fsync of each commit costs, and
+delta rows into a *warm* store, one whose WAL has grown past its autocheckpoint and is
+overwritten in place: a fresh store (and every process that opens a store, since the last
+connection to close removes the WAL) appends to its WAL, and each fsync then journals the file's
+new size too.
 
     python bench/p1_turn_commit.py [--rounds 10] [--repeats 30]
 """
@@ -17,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,19 +45,32 @@ class _Forgetful:
         return None, turn.to_dict()
 
 
-def commit_all(folder: Path, turns, *, whole: bool, synchronous: str) -> float:
-    """CPU seconds to create a run and commit ``turns`` into a fresh store."""
+def open_store(folder: Path, synchronous: str, *, whole: bool = False) -> Store:
+    """A fresh store with the given sync setting (whole rows with ``whole``)."""
     store = Store(folder / f"{time.monotonic_ns()}.db")
     store._db.execute(f"PRAGMA synchronous={synchronous}")
     if whole:
         store._histories = _Forgetful()
-    store.create_run("r", {"name": "p1"}, None, {}, None)
+    return store
+
+
+def commit_run(store: Store, turns) -> float:
+    """CPU seconds to commit ``turns`` as a new run of ``store``."""
+    run_id = f"r{time.monotonic_ns()}"
+    store.create_run(run_id, {"name": "p1"}, None, {}, None)
     started = time.process_time()
     for turn in turns:
-        store.add_turn("r", turn, 1.0)
-    spent = time.process_time() - started
-    store.close()
-    return spent
+        store.add_turn(run_id, turn, 1.0)
+    return time.process_time() - started
+
+
+def commit_fresh(folder: Path, turns, *, whole: bool, synchronous: str) -> float:
+    """CPU seconds to commit ``turns`` as the first run of a fresh store."""
+    store = open_store(folder, synchronous, whole=whole)
+    try:
+        return commit_run(store, turns)
+    finally:
+        store.close()
 
 
 def main() -> None:
@@ -65,11 +83,18 @@ def main() -> None:
         task = p1_runtime_cpu.agentloop_task(args.rounds, folder)
         turns = agentloop.run(task, store=folder / "source.db").graph.turns()
         for synchronous in ("FULL", "NORMAL"):
-            us: dict[str, list[float]] = {"whole": [], "delta": []}
-            for _ in range(args.repeats):  # alternate, so drift on a shared machine hits both
-                for side in us:
-                    us[side].append(1e6 * commit_all(folder, turns, whole=side == "whole",
-                                                     synchronous=synchronous) / len(turns))
+            warm, wal, size = open_store(folder, synchronous), -1, 0
+            while size > wal:  # until a run no longer grows the WAL: it was checkpointed and restarted in place
+                commit_run(warm, turns)
+                wal, size = size, Path(f"{warm.path}-wal").stat().st_size
+            sides = {"whole": partial(commit_fresh, folder, turns, whole=True, synchronous=synchronous),
+                     "delta": partial(commit_fresh, folder, turns, whole=False, synchronous=synchronous),
+                     "warm delta": partial(commit_run, warm, turns)}
+            us: dict[str, list[float]] = {side: [] for side in sides}
+            for _ in range(args.repeats):  # alternate, so drift on a shared machine hits every side
+                for side, once in sides.items():
+                    us[side].append(1e6 * once() / len(turns))
+            warm.close()
             print(f"synchronous={synchronous}: " + ", ".join(
                 f"{side} rows median {statistics.median(v):.0f} us CPU per turn (min {min(v):.0f})"
                 for side, v in us.items()))
