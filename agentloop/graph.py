@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import networkx as nx
 
@@ -47,10 +47,14 @@ class Turn:
         """True for turns that produced (or tried to produce) a candidate."""
         return self.score is not None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The turn as plain data (the shape of ``show --json``, plus timings)."""
+    def to_dict(self, *, messages: Sequence[dict[str, str]] | None = None) -> dict[str, Any]:
+        """The turn as plain data (the shape of ``show --json``, plus timings).
+
+        ``messages`` go in place of the turn's own: the store keeps only those a turn adds.
+        """
+        messages = self.messages if messages is None else messages
         return {"id": self.id, "seq": self.seq, "parents": list(self.parents), "role": self.role,
-                "model": self.model, "messages": [dict(m) for m in self.messages], "prompt_hash": self.prompt_hash,
+                "model": self.model, "messages": [dict(m) for m in messages], "prompt_hash": self.prompt_hash,
                 "output": self.output, "candidate": self.candidate,
                 "feedback": [f.to_dict() for f in self.feedback], "score": self.score,
                 "usage": self.usage.to_dict(),

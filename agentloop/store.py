@@ -4,8 +4,10 @@ Writes use ``BEGIN IMMEDIATE`` with a busy timeout so several processes can shar
 ``synchronous=FULL``: a turn whose progress line was printed survives a crash of the process and
 of the machine. A turn is keyed by (run, seq) (the step) and records the attempt (how many times
 the run was started or resumed) that produced it; recording a step again is a no-op that returns
-the turn already stored, so a turn re-recorded after a crash can never be stored twice. The schema
-is versioned with ``PRAGMA user_version`` and upgraded by ordered migrations.
+the turn already stored, so a turn re-recorded after a crash can never be stored twice. A turn row
+holds only the messages the turn adds to the conversation of an earlier turn of its run
+(``turnrows.py``); ``turns`` gives back whole turns, whatever version of the store wrote them. The
+schema is versioned with ``PRAGMA user_version`` and upgraded by ordered migrations.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Iterator
 
 from .errors import InputError, RunNotFoundError
 from .graph import Turn
+from .turnrows import Histories, decode
 
 DEFAULT_PATH = Path(".agentloop") / "agentloop.db"
 
@@ -57,6 +60,11 @@ _MIGRATIONS = [
     """
     ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE turns ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+    """,
+    # 3: a turn's messages stored as what it adds to an earlier turn's conversation (turnrows.py);
+    # NULL, as in every row written before: turn_json holds the whole messages
+    """
+    ALTER TABLE turns ADD COLUMN base_seq INTEGER;
     """,
 ]
 
@@ -104,6 +112,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=30000")
             self._migrate()
+            self._histories = Histories()
         except (OSError, sqlite3.DatabaseError) as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise  # contention past the busy timeout is not the user's input
@@ -147,17 +156,22 @@ class Store:
         Idempotent by (run, step): when the step is already stored, nothing is written and the
         stored turn is returned (the first record wins), whichever attempt re-records it.
         """
+        base_seq, data = self._histories.encode(run_id, turn)
+        body = json.dumps(data)
+        now = time.time()
         with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO turns (run_id, seq, turn_json, role, score, prompt_tokens, completion_tokens, created,"
-                " attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, seq) DO NOTHING",
-                (run_id, turn.seq, json.dumps(turn.to_dict()), turn.role, turn.score,
-                 turn.usage.prompt_tokens, turn.usage.completion_tokens, time.time(), attempt))
+                " attempt, base_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, seq) DO NOTHING",
+                (run_id, turn.seq, body, turn.role, turn.score,
+                 turn.usage.prompt_tokens, turn.usage.completion_tokens, now, attempt, base_seq))
             if cursor.rowcount == 0:
-                row = db.execute("SELECT turn_json FROM turns WHERE run_id = ? AND seq = ?", (run_id, turn.seq)).fetchone()
-                return Turn.from_dict(json.loads(row[0]))
-            db.execute("UPDATE runs SET seconds = ?, updated = ? WHERE id = ?", (run_seconds, time.time(), run_id))
-        return turn
+                stored = next(t for t in self._read_turns(run_id) if t.seq == turn.seq)
+            else:
+                stored = turn
+                db.execute("UPDATE runs SET seconds = ?, updated = ? WHERE id = ?", (run_seconds, now, run_id))
+        self._histories.remember(run_id, stored)  # only once committed: a later turn may refer to it
+        return stored
 
     def start_attempt(self, run_id: str) -> int:
         """Mark a stored run ``running`` again for a resume; returns the new attempt number."""
@@ -179,6 +193,7 @@ class Store:
             db.execute("UPDATE runs SET status = ?, stop_reason = ?, error = ?, seconds = ?, result_json = ?, updated = ?"
                        " WHERE id = ?", (status, stop_reason, error, seconds,
                                          json.dumps(result) if result is not None else None, time.time(), run_id))
+        self._histories.forget(run_id)
 
     def get_run(self, run_id: str) -> RunRecord:
         """The run's row; ``RunNotFoundError`` if there is none."""
@@ -193,9 +208,18 @@ class Store:
                          attempts=row[12])
 
     def turns(self, run_id: str) -> list[Turn]:
-        """The run's finished turns in order."""
-        rows = self._db.execute("SELECT turn_json FROM turns WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
-        return [Turn.from_dict(json.loads(r[0])) for r in rows]
+        """The run's finished turns in order, each with its whole messages however it was stored."""
+        turns = self._read_turns(run_id)
+        # a resume goes on from what it read: its next turns are diffed against these
+        self._histories.forget(run_id)
+        for turn in turns:
+            self._histories.remember(run_id, turn)
+        return turns
+
+    def _read_turns(self, run_id: str) -> list[Turn]:
+        rows = self._db.execute("SELECT seq, turn_json, base_seq FROM turns WHERE run_id = ? ORDER BY seq",
+                                (run_id,)).fetchall()
+        return decode(rows, json.loads)
 
     def list_runs(self, limit: int = 50, *, task: str | None = None, status: str | None = None) -> list[RunRecord]:
         """The most recent runs, newest first; only those of task ``task`` and status ``status`` when given."""

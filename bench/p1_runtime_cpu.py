@@ -14,12 +14,14 @@ too, so it is off unless ``--scan`` is given.
   compiled with a ``SqliteSaver`` and invoked with ``durability="sync"`` (the checkpoint of each
   step is written before the next step runs); the nodes build the same conversation with
   f-strings, call the same replies from a list and extract the code with a regex. Its
-  connection gets the store's settings (WAL, ``synchronous=NORMAL``).
+  connection is in WAL mode with ``synchronous=NORMAL`` (no fsync per step), unless
+  ``--langgraph-synchronous FULL`` gives it the store's durability: agentloop's store is
+  ``synchronous=FULL``, an fsync of the WAL per committed turn, which this bench counts too.
 
 CPU is process time (user + system, children included) around each whole run, divided by its
 turns; runs alternate between the two sides and the medians are compared.
 
-    python bench/p1_runtime_cpu.py [--rounds 10] [--repeats 9] [--scan]
+    python bench/p1_runtime_cpu.py [--rounds 10] [--repeats 9] [--scan] [--langgraph-synchronous FULL]
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class RefineState(TypedDict):
     round: int
 
 
-def langgraph_app(rounds: int, db_path: Path):
+def langgraph_app(rounds: int, db_path: Path, synchronous: str = "NORMAL"):
     """The same loop as a compiled ``StateGraph`` checkpointed by ``SqliteSaver``."""
     from langgraph.checkpoint.sqlite import SqliteSaver
     from langgraph.graph import END, START, StateGraph
@@ -133,7 +135,7 @@ def langgraph_app(rounds: int, db_path: Path):
     graph.add_conditional_edges("refiner", more, ["critic", END])
     conn = sqlite3.connect(db_path, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")  # what agentloop's store uses
+    conn.execute(f"PRAGMA synchronous={synchronous}")  # FULL: what agentloop's store uses
     return graph.compile(checkpointer=SqliteSaver(conn))
 
 
@@ -153,13 +155,13 @@ def run_langgraph(app, rounds: int) -> tuple[float, int]:
 
 # ---- the comparison ------------------------------------------------------------------------------
 
-def measure(rounds: int, repeats: int, scan: bool = False) -> dict[str, list[float]]:
+def measure(rounds: int, repeats: int, scan: bool = False, synchronous: str = "NORMAL") -> dict[str, list[float]]:
     """CPU ms per turn of each side, one entry per repeat (after one warm-up run each)."""
     per_turn: dict[str, list[float]] = {"agentloop": [], "langgraph": []}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         task, store = agentloop_task(rounds, folder, scan=scan), Store(folder / "agentloop.db")
-        app = langgraph_app(rounds, folder / "langgraph.db")
+        app = langgraph_app(rounds, folder / "langgraph.db", synchronous)
         try:
             for i in range(repeats + 1):  # alternate, so drift on a shared machine hits both sides
                 for side, once in (("agentloop", lambda: run_agentloop(task, store)),
@@ -179,11 +181,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10, help="refine rounds per run (2*rounds-1 turns)")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--scan", action="store_true", help="run agentloop's static tamper scan on each candidate")
+    parser.add_argument("--langgraph-synchronous", choices=("NORMAL", "FULL"), default="NORMAL",
+                        help="LangGraph's SQLite synchronous setting (agentloop's store always uses FULL)")
     args = parser.parse_args()
     started = time.perf_counter()
-    per_turn = measure(args.rounds, args.repeats, args.scan)
+    per_turn = measure(args.rounds, args.repeats, args.scan, args.langgraph_synchronous)
     print(f"refine loop: {2 * args.rounds - 1} turns per run, {args.repeats} run(s) per side, every turn committed "
-          f"to SQLite before the next; agentloop's static scan {'on' if args.scan else 'off'}")
+          f"to SQLite before the next; agentloop's static scan {'on' if args.scan else 'off'}; synchronous=FULL "
+          f"for agentloop, {args.langgraph_synchronous} for LangGraph")
     for side, values in per_turn.items():
         print(f"{side:>10}: median {statistics.median(values):.3f} ms CPU per turn "
               f"(min {min(values):.3f}, max {max(values):.3f})")

@@ -56,6 +56,13 @@ def test_p1_compares_cpu_per_turn_with_langgraph():
     assert ratio(r"RATIO by the fastest runs", out) > 0
 
 
+def test_p1_turn_commit_times_whole_and_delta_rows_at_both_sync_settings():
+    out = run_bench("p1_turn_commit.py", "--rounds", "2", "--repeats", "1")
+    for synchronous in ("FULL", "NORMAL"):
+        assert re.search(rf"synchronous={synchronous}: whole rows median \d+ us CPU per turn \(min \d+\), "
+                         r"delta rows median \d+ us CPU per turn", out), out
+
+
 @pytest.mark.skipif(bool(missing("dspy", "litellm")),
                     reason="DSPy or litellm is not installed (pip install 'agentloop[bench]')")
 def test_p4_compares_best_of_n_wall_with_one_call_and_dspy():

@@ -63,7 +63,7 @@ def test_store_is_wal_and_versioned(tmp_path):
     Store(tmp_path / "s.db").close()
     with sqlite3.connect(tmp_path / "s.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     Store(tmp_path / "s.db").close()  # reopening runs no migration twice
 
 
