@@ -8,6 +8,7 @@ not get even ``MIN_COMPLETION`` tokens is not made.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -67,14 +68,16 @@ class Metered:
     while it runs and its usage held after it, in ``held``, until the caller's turn is committed
     and releases it (used for the judge's calls, which may re-ask once)."""
 
-    def __init__(self, meter: TokenMeter, model: Any, held: list[int]) -> None:
+    def __init__(self, meter: TokenMeter, model: Any, held: list[int], calls: Any = None) -> None:
         self.uri, self._meter, self._model, self._held = model.uri, meter, model, held
+        self._calls = calls  # the run's ModelCalls: a judge's call keeps the run on the model too
 
     async def complete(self, messages: list[dict[str, str]], request: Request) -> Completion:
         """The wrapped model's reply, within what is left of the budget."""
         request, held = self._meter.hold(request, count_prompt_tokens(self._model, messages))
         try:
-            reply = await self._model.complete(messages, request)
+            with self._calls.call() if self._calls is not None else contextlib.nullcontext():
+                reply = await self._model.complete(messages, request)
         except BaseException:
             self._meter.release(held)
             raise

@@ -60,7 +60,7 @@ class Run:
         self._validators = validators
         self._replay = {t.seq: t for t in replay}
         self._renderer = PromptRenderer(task.source_dir)
-        self._siblings = Siblings()  # sibling turns of one prompt share one model call
+        self._siblings = Siblings(pool.calls)  # sibling turns of one prompt share one model call
         self._next_seq = 1
         # tokens held by model calls in flight: concurrent samples draw from the same limit
         self._meter = TokenMeter(task.budget.max_tokens, lambda: self.graph.usage().total)
@@ -260,7 +260,7 @@ class Run:
             uri = self._judge_uri()
             messages = self._renderer.render(template, {"task": task_view(self.task), **variables})
             try:
-                out = await complete_structured(Metered(self._meter, self._pool.get(uri), held), messages,
+                out = await complete_structured(Metered(self._meter, self._pool.get(uri), held, self._pool.calls), messages,
                                                 self._request("judge", seq), schema)
             except BudgetExhausted:
                 return Structured(None, (), "the token budget is spent: the judge was not asked", tuple(messages))

@@ -14,17 +14,23 @@ from __future__ import annotations
 import asyncio
 import json
 
+from .models import ModelCalls
 from .models.base import Completion, Model, Request, complete_many
 
 
 class Siblings:
     """Gathers the model calls of sibling turns; one per run."""
 
-    def __init__(self) -> None:
+    def __init__(self, calls: ModelCalls | None = None) -> None:
         self._open: dict[tuple[int, str], list[tuple[Request, asyncio.Future]]] = {}
+        self._calls = calls or ModelCalls()
 
     async def complete(self, model: Model, messages: list[dict[str, str]], request: Request) -> Completion:
         """``model.complete(messages, request)``, made together with the same call of sibling turns."""
+        with self._calls.call():  # counted from the request until this sample's reply (the sweep's scheduler)
+            return await self._complete(model, messages, request)
+
+    async def _complete(self, model: Model, messages: list[dict[str, str]], request: Request) -> Completion:
         if getattr(model, "complete_many", None) is None:
             return await model.complete(messages, request)  # nothing to share: no need to wait for the pass to end
         key = (id(model), json.dumps(messages))

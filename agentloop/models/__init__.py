@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import ModelURIError
 from .base import Completion, Model, Request, Usage
 
-__all__ = ["Completion", "Model", "ModelPool", "Request", "Usage", "normalize_uri"]
+__all__ = ["Completion", "Model", "ModelCalls", "ModelPool", "Request", "Usage", "normalize_uri"]
 
 _SCHEMES = ("scripted", "llamacpp", "litellm")
 
@@ -46,15 +48,48 @@ def normalize_uri(uri: str, base_dir: Path | None) -> str:
     return f"{scheme}:{path.resolve()}{qmark}{query}"
 
 
+class ModelCalls:
+    """A run's model calls as a scheduler sees them: is the run waiting on a model right now?
+
+    The sweep starts the next run while every running one is busy with something else (checking
+    its candidate, scoring it on the hidden tests, storing it), so the model is never idle while
+    checks run. ``changed`` is called after each call ends.
+    """
+
+    def __init__(self, changed: Callable[[], None] | None = None) -> None:
+        self.in_flight = 0
+        self.finished = 0
+        self._changed = changed
+
+    @property
+    def on_model(self) -> bool:
+        """True while a call is in flight, and before the run's first call has ended (it is about to make one)."""
+        return self.in_flight > 0 or self.finished == 0
+
+    @contextlib.contextmanager
+    def call(self) -> Iterator[None]:
+        """Count one model call for as long as the block runs."""
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            self.finished += 1
+            if self._changed is not None:
+                self._changed()
+
+
 class ModelPool:
     """One loaded model per URI, shared by every role (and run) that names it.
 
     Every llama.cpp model of a pool runs on the pool's one worker thread (see llamacpp.py for why).
+    ``calls`` counts the model calls of the runs that use this pool (a sweep gives each run its own).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, calls: ModelCalls | None = None) -> None:
         self._models: dict[str, Model] = {}
         self._llama_thread: ThreadPoolExecutor | None = None
+        self.calls = calls or ModelCalls()
 
     def add(self, model: Model) -> str:
         """Put an already built model (a ``FunctionModel``, your own backend) in the pool; returns its URI."""

@@ -118,11 +118,13 @@ class LlamaCppModel:
     def _load_once(self) -> Any:
         if self._llama is None:
             try:
-                from llama_cpp import Llama, LlamaRAMCache
+                from llama_cpp import LlamaRAMCache
+
+                from .llamacpp_state import LeanLlama  # saved states without the logits (llamacpp_state.py)
             except ImportError:
                 raise ModelError(f"{self.uri}: llama-cpp-python is not installed (pip install 'agentloop[local]')") from None
             try:
-                self._llama = Llama(model_path=str(self.path), verbose=False, **self._settings)
+                self._llama = LeanLlama(model_path=str(self.path), verbose=False, **self._settings)
             except (ValueError, RuntimeError, OSError) as exc:
                 raise ModelError(f"{self.uri}: cannot load {self.path}: {exc}") from None
             if self._prefix_cache and self._cache_mb:

@@ -18,7 +18,7 @@ from ..api import arun, resume_stored
 from ..errors import RunNotFoundError
 from ..graph import Turn
 from ..hidden import hidden_verdict
-from ..models import ModelPool
+from ..models import ModelCalls, ModelPool
 from ..sandbox import Sandbox
 from ..store import Store
 from ..task import Task
@@ -44,27 +44,32 @@ class Job:
         return Task.from_dict(self.task_data, base_dir=self.base_dir, label=f"{self.task_name} [{self.config}]")
 
 
-def run_pool(shared: ModelPool, models: dict[str, str]) -> ModelPool:
+def run_pool(shared: ModelPool, models: dict[str, str], calls: ModelCalls | None = None) -> ModelPool:
     """A pool for one run: loaded models are shared between runs, scripted ones are not.
 
     A scripted model is a queue of replies; shared between runs, which run gets which reply would
     depend on scheduling. A fresh one per run makes every run replay its script from the start.
+    ``calls`` counts this run's model calls for the executor's scheduling.
     """
-    pool = ModelPool()
+    pool = ModelPool(calls)
     for uri in models.values():
         if not uri.startswith("scripted:"):
             pool.add(shared.get(uri))
     return pool
 
 
-async def execute_job(job: Job, *, store: Store, ledger: Ledger, shared: ModelPool) -> str:
-    """Run, resume or reuse the job's run and score its candidates; returns the run id."""
+async def execute_job(job: Job, *, store: Store, ledger: Ledger, shared: ModelPool,
+                      calls: ModelCalls | None = None) -> str:
+    """Run, resume or reuse the job's run and score its candidates; returns the run id.
+
+    ``calls`` (the executor's) counts the run's model calls, so it can tell when the run is off the model.
+    """
     known = ledger.lookup(job.key)
     run_id, hidden = known if known else (None, None)
     status = store.get_run(run_id).status if run_id else None
     if status not in FINISHED:
         task = job.task()
-        pool = run_pool(shared, task.models)
+        pool = run_pool(shared, task.models, calls)
         if run_id is not None:  # interrupted (or failed) earlier: continue from its last finished turn
             # A score of the unfinished run is stale once it goes on: forget it first, so a kill between
             # the resume and the new score leaves "not scored", never the old verdicts.
