@@ -1,9 +1,10 @@
 """Pre-forked sandbox children: a check runs in a child that was waiting for it, one child per job.
 
-The zygote keeps ``SPARES`` children forked and partly confined ahead of demand. These tests
-check what a user relies on: a job lands in such a child, under a uid no other job had, sees
-nothing of the job before it, the pool refills, and a dead zygote takes its waiting children
-(and the checks in flight) with it.
+The zygote keeps ``SPARES`` children forked and partly confined ahead of demand, and a sandbox keeps
+empty workspaces made ahead. These tests check what a user relies on: a job lands in such a child,
+under a uid no other job had, at normal priority, sees nothing of the job before it, the pool
+refills, a dead zygote takes its waiting children (and the checks in flight) with it, and a used
+workspace vanishes at once while the next one was made ahead.
 """
 
 from __future__ import annotations
@@ -125,3 +126,23 @@ async def test_a_killed_zygote_ends_the_check_in_flight_with_sandbox_error(sandb
             await check
         job = int(started.read_text())
     assert eventually(lambda: not alive(job))
+
+
+async def test_a_job_runs_at_normal_priority_though_its_child_prepared_at_idle(sandbox):
+    waiting_children(sandbox)
+    result = await run_py(sandbox, "import os; print(os.sched_getscheduler(0) == os.SCHED_OTHER, os.nice(0))")
+    assert result.ok and result.stdout.split() == ["True", str(os.nice(0))]
+
+
+async def test_workspaces_are_made_ahead_and_used_ones_vanish_at_once(sandbox):
+    async with sandbox.workspace({"a.txt": "1"}) as ws:
+        (ws.workdir / "left_behind").write_text("x")
+        used = ws.root
+    assert not used.exists()  # renamed out of sight before the context ends; deleted in the background
+    made = lambda: {p for p in sandbox.root.iterdir() if p.is_dir() and not p.name.startswith(".")}  # noqa: E731
+    assert eventually(lambda: len(made()) >= 1)
+    ahead = made()
+    async with sandbox.workspace({"b.txt": "2"}) as ws:
+        assert ws.root in ahead  # one made before it was asked for
+        assert sorted(os.listdir(ws.workdir)) == ["b.txt"]  # and it holds nothing but this job's files
+    assert eventually(lambda: not [p for p in sandbox.root.iterdir() if p.name.startswith(".trash")])

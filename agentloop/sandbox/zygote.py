@@ -69,6 +69,8 @@ class Zygote:
         self.spares: dict[int, socket.socket] = {}  # pid -> socket of a pre-forked child waiting for its job
         self.preforking = True  # off for good once a spare dies unused: its preparation fails here
         self.pid = os.getpid()
+        # spares prepare at idle priority, on CPU no check wants; only root can raise them back again
+        self.idle_prep = os.geteuid() == 0 and os.sched_getscheduler(0) == os.SCHED_OTHER
         self.hidden = [p for p in sys.path if p and os.path.isdir(p) and not confine.world_reachable(p)][:32]
 
     @staticmethod
@@ -102,9 +104,11 @@ class Zygote:
             pid = next(iter(self.spares))  # the oldest: the furthest along in its preparation
             sock = self.spares.pop(pid)
             try:
+                if self.idle_prep:  # what is left of its preparation now runs ahead of the job, not behind others
+                    os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
                 sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())])
-            except OSError:
-                continue  # it died waiting (reaped later): try the next
+            except OSError:  # it died waiting (reaped later): try the next
+                continue
             finally:
                 sock.close()
             return pid
@@ -112,8 +116,18 @@ class Zygote:
 
     def prefork(self) -> None:
         """Fork one spare child: confined as far as no job is needed, then waiting for its one job."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
-        pid = os.fork()
+        try:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        except OSError:
+            self.preforking = False  # out of descriptors: jobs fork cold (and fail there, with a reason)
+            return
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            self.preforking = False  # out of processes: no retrying in a loop
+            return
         if pid == 0:
             self._spare(theirs.detach())  # does not return
         theirs.close()
@@ -126,13 +140,18 @@ class Zygote:
             # nothing of the zygote's stays open: its control socket, wake pipe, the other spares' sockets
             os.closerange(0, _JOB_FD)
             os.closerange(_JOB_FD + 1, 1000)  # the read-rule descriptors (1000+) stay until confinement ends
+            if self.idle_prep:
+                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
             rules = self._prepare()
-            runner.warm(base_environment("/"))
             job = socket.socket(fileno=_JOB_FD)
+            if not select.select([job], [], [], 0)[0]:  # no job waiting yet: time to pre-fault for it
+                runner.warm(base_environment("/"))
             data, fds = _recv_with_fds(job)
             if not data:
                 os._exit(0)  # the zygote went away before a job came
             job.close()
+            if self.idle_prep:  # the zygote raised us already, unless the job came before we lowered ourselves
+                os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
             code = self._job(json.loads(data), fds, rules)
         except BaseException as exc:  # noqa: BLE001 - report why confinement failed, never run unconfined
             _report(exc)
