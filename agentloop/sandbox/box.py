@@ -7,13 +7,16 @@ start finds the folder unlocked and removes it, killing whatever its cgroups sti
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import functools
 import os
 import secrets
 import shutil
+import queue
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import AsyncIterator
@@ -84,15 +87,45 @@ def clean_stale(base: Path, cgroup_root: str | None) -> int:
     return removed
 
 
-def _small(folder: Path, most: int = 32) -> bool:
-    try:
-        with os.scandir(folder) as entries:
-            for i, entry in enumerate(entries):
-                if i >= most or entry.is_dir(follow_symlinks=False):
-                    return False
-    except OSError:
-        return False
-    return True
+def _fresh_workspace(parent: Path) -> Path:
+    """A new folder with an unguessable name, holding an empty ``work`` folder for the candidate."""
+    root = parent / secrets.token_hex(8)
+    root.mkdir(mode=0o711)
+    work = root / "work"
+    work.mkdir()
+    # sticky and world-writable: a fresh uid may create files here but not touch ours
+    work.chmod(0o1777 if os.geteuid() == 0 else 0o700)
+    return root
+
+
+class _Housekeeper:
+    """Deletes used workspaces and makes the next empty ones on a thread of its own: no check waits for the disk.
+
+    Folders are slow to remove where freeing a block is (ext4 mounted with online discard: 1-2 ms
+    per rmdir, almost none of it CPU), and slower to make than a check takes to run.
+    A folder made ahead is new and unused, like one made on demand, and holds no file yet.
+    """
+
+    READY = 2  # empty workspaces kept made: as many as checks that run at once on a small machine
+
+    def __init__(self, parent: Path) -> None:
+        self.parent = parent
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.ready: collections.deque[Path] = collections.deque()
+        self.thread = threading.Thread(target=self._work, name="agentloop-workspace-housekeeper", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Finish what is queued and stop making folders (before the sandbox's own folder goes)."""
+        self.queue.put(None)
+        self.thread.join()
+
+    def _work(self) -> None:
+        while (folder := self.queue.get()) is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            with contextlib.suppress(OSError):  # the sandbox closing under us: nothing more is needed
+                while len(self.ready) < self.READY and self.queue.empty():
+                    self.ready.append(_fresh_workspace(self.parent))
 
 
 class Sandbox:
@@ -122,6 +155,7 @@ class Sandbox:
                           "falling back to process isolation", RuntimeWarning, stacklevel=2)
         self.live: set = set()
         self._count = 0
+        self._keeper: _Housekeeper | None = None
 
     @property
     def root(self) -> Path:
@@ -170,27 +204,39 @@ class Sandbox:
     async def workspace(self, files: dict[str, str]) -> AsyncIterator:
         """A fresh folder (unguessable name) holding ``files``; removed afterwards."""
         from .workspace import Workspace
-        import asyncio
-        ws = Workspace(self, self.root / secrets.token_hex(8))
-        ws.root.mkdir(mode=0o711)
-        # sticky and world-writable: a fresh uid may create files here but not touch ours
-        ws.workdir.mkdir()
-        ws.workdir.chmod(0o1777 if os.geteuid() == 0 else 0o700)
+        ready = self._keeper.ready if self._keeper is not None else None
+        ws = Workspace(self, ready.popleft() if ready else _fresh_workspace(self.root))
         for name, content in files.items():
             ws.write(name, content)
         try:
             yield ws
         finally:
-            if _small(ws.workdir):
-                shutil.rmtree(ws.root, True)  # a handful of files: cheaper than a thread hop
-            else:
-                await asyncio.to_thread(shutil.rmtree, ws.root, True)
+            self._discard(ws.root)
+
+    def _discard(self, folder: Path) -> None:
+        """Take a used workspace out of sight at once, and delete it in the background.
+
+        A rename costs no block frees; nothing can write there any more (its processes are dead),
+        and ``close`` waits for the housekeeper.
+        """
+        trash = self.root / f".trash-{secrets.token_hex(8)}"
+        try:
+            os.rename(folder, trash)
+        except OSError:
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        if self._keeper is None:
+            self._keeper = _Housekeeper(self.root)
+        self._keeper.queue.put(trash)
 
     def close(self) -> None:
         """Kill every process still running here, remove the folder, release the lock."""
         for ex in list(self.live):
             ex.kill()
         self._closed = True
+        if self._keeper is not None:
+            self._keeper.stop()  # or it could make a folder in what the rmtree below removes
+            self._keeper = None
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
         if self._lock is not None:

@@ -12,6 +12,7 @@ import asyncio
 import atexit
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -49,6 +50,8 @@ class ZygoteClient:
         self._lock = threading.Lock()
         self._pending: dict[int, Pending] = {}
         self._next = 0
+        self._asking = threading.Lock()  # one question at a time: an answer carries no id
+        self._answers: queue.Queue = queue.Queue()
         self.alive = True
         ours.settimeout(START_TIMEOUT_S)
         try:
@@ -90,6 +93,18 @@ class ZygoteClient:
                 except OSError:
                     pass
 
+    def spares(self) -> list[int]:
+        """The pids of the children the zygote forked ahead and holds waiting (none has had a job yet)."""
+        with self._asking:
+            with self._lock:
+                if not self.alive:
+                    return []
+                self.sock.send(json.dumps({"op": "spares"}).encode())
+            try:
+                return self._answers.get(timeout=START_TIMEOUT_S)
+            except queue.Empty:
+                raise SandboxError("the sandbox worker did not answer") from None
+
     def _read(self) -> None:
         while True:
             try:
@@ -99,6 +114,9 @@ class ZygoteClient:
             if not data:
                 break
             msg = json.loads(data)
+            if "spares" in msg:
+                self._answers.put(msg["spares"])
+                continue
             with self._lock:
                 pending = self._pending.get(msg.get("id"))
                 if pending is not None and "status" in msg:
@@ -174,6 +192,12 @@ def zygote(landlock_abi: int) -> ZygoteClient:
                 _client.close()
             _client = ZygoteClient(landlock_abi)
         return _client
+
+
+def spare_pids() -> list[int]:
+    """The running zygote's waiting pre-forked children (empty when no zygote runs)."""
+    client = _client
+    return client.spares() if client is not None and client.alive else []
 
 
 def shutdown() -> None:

@@ -104,14 +104,19 @@ def set_limits(limits: Limits, *, separate_uid: bool) -> None:
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
 
-def apply_landlock(conf: Confinement) -> None:
-    """Reads only from the system and the interpreter, writes only in the workdir; no TCP, no signals out."""
-    rules = landlock.Ruleset(conf.landlock_abi)
-    for fd, is_dir in conf.read_fds:
+def read_rules(landlock_abi: int, read_fds: list[tuple[int, bool]], read_paths: list[str]) -> landlock.Ruleset:
+    """A ruleset allowing reads from the system and the interpreter, not yet enforced (it is job-independent)."""
+    rules = landlock.Ruleset(landlock_abi)
+    for fd, is_dir in read_fds:
         rules.allow_fd(fd, landlock.READ, is_dir=is_dir)
-    for path in conf.read_paths:
+    for path in read_paths:
         rules.allow_path(path, landlock.READ)
-    rules.allow_path(conf.workdir, rules.fs)
+    return rules
+
+
+def enforce_landlock(rules: landlock.Ruleset, workdir: str) -> None:
+    """Add the job's own rule (writes only in its workdir) and enforce: no TCP, no signals out."""
+    rules.allow_path(workdir, rules.fs)
     rules.allow_path("/dev/null", landlock.READ_FILE | landlock.WRITE_FILE | landlock.TRUNCATE)
     rules.restrict()
 
@@ -142,16 +147,35 @@ def _clear_capabilities() -> None:
         raise OSError(ctypes.get_errno(), "capset failed")
 
 
-def apply(conf: Confinement) -> None:
-    """Everything, in order. Raises if any available protection could not be applied."""
-    if conf.cgroup:
-        join_cgroup(conf.cgroup)
+def prepare(landlock_abi: int, read_fds: list[tuple[int, bool]], read_paths: list[str]) -> landlock.Ruleset | None:
+    """The job-independent steps, which a pre-forked child takes before any job exists.
+
+    Death signal, no_new_privs and the read rules of Landlock (built, enforced only by ``apply``).
+    """
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
+    return read_rules(landlock_abi, read_fds, read_paths) if landlock_abi else None
+
+
+def apply(conf: Confinement, prepared: landlock.Ruleset | None | bool = False) -> None:
+    """Everything, in order. Raises if any available protection could not be applied.
+
+    ``prepared``: what ``prepare`` returned when it ran ahead in this process; False to run it now.
+    """
+    parent = os.getppid()
+    if conf.cgroup:
+        join_cgroup(conf.cgroup)
+    rules = prepare(conf.landlock_abi, conf.read_fds, conf.read_paths) if prepared is False else prepared
     set_limits(conf.limits, separate_uid=conf.uid is not None)
     if conf.landlock_abi:
-        apply_landlock(conf)
+        if rules is None:
+            raise OSError("landlock ruleset missing")  # never run with less than the kernel offers
+        enforce_landlock(rules, conf.workdir)
     drop_identity(conf.uid)
+    # a change of uid clears the death signal (commit_creds): set it again, as the new uid
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        raise OSError("the sandbox worker died during confinement")
     os.chdir(conf.workdir)
 
 

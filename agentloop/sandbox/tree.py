@@ -74,10 +74,8 @@ def kill_cgroup(path: str, *, remove: bool = False, deadline_s: float = 2.0) -> 
     """SIGKILL every process in the cgroup until it is empty; True when it emptied."""
     kill_file = os.path.join(path, "cgroup.kill")
     end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        pids = cgroup_pids(path)
-        if not pids:
-            break
+    pids = cgroup_pids(path)
+    while pids and time.monotonic() < end:
         if os.path.exists(kill_file):
             with contextlib.suppress(OSError), open(kill_file, "w") as fh:
                 fh.write("1")
@@ -85,7 +83,9 @@ def kill_cgroup(path: str, *, remove: bool = False, deadline_s: float = 2.0) -> 
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.002)
-    empty = not cgroup_pids(path)
+        pids = cgroup_pids(path)
+    # an empty cgroup stays empty: only a member can add one (by forking), or root, by writing procs
+    empty = not pids
     if remove and empty:
         with contextlib.suppress(OSError):
             os.rmdir(path)

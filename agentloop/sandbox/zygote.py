@@ -6,6 +6,12 @@ instead of an interpreter start plus pytest import. It never runs candidate code
 execution is a fresh fork, confined (``confine.apply``) before any candidate byte runs, and
 discarded afterwards, so nothing one candidate does can reach the next.
 
+A few children (``SPARES``) are forked ahead of demand and take the job-independent steps of
+confinement (``confine.prepare``: own session, death signal, no_new_privs, Landlock's read
+rules) while no check waits; each then blocks on its own socket for exactly one job, and applies
+the job's part (its descriptors, cgroup, limits, workdir rule, fresh uid) when it arrives. A
+spare serves one job and exits like any other child; the zygote forks a replacement when idle.
+
 Protocol (SOCK_SEQPACKET, one JSON message each, file descriptors passed with SCM_RIGHTS):
 request ``{"id", "argv", "env", "conf", "python"}`` + fds [stdin, stdout, stderr, extra…];
 replies ``{"id", "pid"}`` once forked and ``{"id", "status"}`` (a wait status) once exited.
@@ -28,9 +34,12 @@ import sys
 import threading
 
 from . import confine, runner, tree
+from .common import base_environment
 
 MAX_MSG = 1 << 20
+SPARES = 2  # pre-forked children waiting for a job: enough for the checks a 2-core machine runs at once
 _PATH_FD_BASE = 16  # above the passed descriptors (0-4), below the read-rule ones (1000+)
+_JOB_FD, _RULES_FD = 900, 901  # a spare's socket and its Landlock ruleset, clear of both ranges
 
 
 def _preload() -> None:
@@ -57,6 +66,11 @@ class Zygote:
         self.abi = int(os.environ.get("AGENTLOOP_LANDLOCK_ABI", "0"))
         self.read_fds = self._open_read_paths() if self.abi else []
         self.live: dict[int, dict] = {}  # pid -> request (the execution's main process)
+        self.spares: dict[int, socket.socket] = {}  # pid -> socket of a pre-forked child waiting for its job
+        self.preforking = True  # off for good once a spare dies unused: its preparation fails here
+        self.pid = os.getpid()
+        # spares prepare at idle priority, on CPU no check wants; only root can raise them back again
+        self.idle_prep = os.geteuid() == 0 and os.sched_getscheduler(0) == os.SCHED_OTHER
         self.hidden = [p for p in sys.path if p and os.path.isdir(p) and not confine.world_reachable(p)][:32]
 
     @staticmethod
@@ -73,45 +87,117 @@ class Zygote:
             fds.append((fd, os.path.isdir(path)))
         return fds
 
-    def spawn(self, req: dict, fds: list[int]) -> None:
-        """Fork a child for ``req``; it never returns here."""
-        pid = os.fork()
-        if pid == 0:
-            self._child(req, fds)  # does not return
+    def spawn(self, req: dict, data: bytes, fds: list[int]) -> None:
+        """Hand ``req`` (``data`` as received) to a spare child, or fork one for it; neither returns here."""
+        pid = None if req.get("outer") else self._hand_to_spare(data, fds)
+        if pid is None:  # none waiting, or Layer B (bwrap wants a plain root parent, not no_new_privs)
+            pid = os.fork()
+            if pid == 0:
+                self._child(req, fds)  # does not return
         for fd in fds:
             os.close(fd)
         self.live[pid] = req
         self._send({"id": req["id"], "pid": pid})
 
+    def _hand_to_spare(self, data: bytes, fds: list[int]) -> int | None:
+        while self.spares:
+            pid = next(iter(self.spares))  # the oldest: the furthest along in its preparation
+            sock = self.spares.pop(pid)
+            try:
+                if self.idle_prep:  # what is left of its preparation now runs ahead of the job, not behind others
+                    os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+                sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())])
+            except OSError:  # it died waiting (reaped later): try the next
+                continue
+            finally:
+                sock.close()
+            return pid
+        return None
+
+    def prefork(self) -> None:
+        """Fork one spare child: confined as far as no job is needed, then waiting for its one job."""
+        try:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        except OSError:
+            self.preforking = False  # out of descriptors: jobs fork cold (and fail there, with a reason)
+            return
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            self.preforking = False  # out of processes: no retrying in a loop
+            return
+        if pid == 0:
+            self._spare(theirs.detach())  # does not return
+        theirs.close()
+        self.spares[pid] = ours
+
+    def _spare(self, job_fd: int) -> None:
+        code = 126
+        try:
+            os.dup2(job_fd, _JOB_FD, inheritable=False)
+            # nothing of the zygote's stays open: its control socket, wake pipe, the other spares' sockets
+            os.closerange(0, _JOB_FD)
+            os.closerange(_JOB_FD + 1, 1000)  # the read-rule descriptors (1000+) stay until confinement ends
+            if self.idle_prep:
+                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            rules = self._prepare()
+            job = socket.socket(fileno=_JOB_FD)
+            if not select.select([job], [], [], 0)[0]:  # no job waiting yet: time to pre-fault for it
+                runner.warm(base_environment("/"))
+            data, fds = _recv_with_fds(job)
+            if not data:
+                os._exit(0)  # the zygote went away before a job came
+            job.close()
+            if self.idle_prep:  # the zygote raised us already, unless the job came before we lowered ourselves
+                os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+            code = self._job(json.loads(data), fds, rules)
+        except BaseException as exc:  # noqa: BLE001 - report why confinement failed, never run unconfined
+            _report(exc)
+        os._exit(code)
+
+    def _prepare(self, outer: bool = False):  # noqa: ANN202 - a landlock.Ruleset, None, or False for Layer B
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL)
+        if outer:
+            return False  # bwrap confines from inside its namespaces
+        rules = confine.prepare(self.abi, self.read_fds, [])
+        if os.getppid() != self.pid:
+            os._exit(0)  # the zygote died before the death signal was set: nobody would end us
+        if rules is not None:  # clear of 0-4, where the job's descriptors are about to be moved
+            os.dup2(rules.fd, _RULES_FD, inheritable=False)
+            os.close(rules.fd)
+            rules.fd = _RULES_FD
+        return rules
+
     def _child(self, req: dict, fds: list[int]) -> None:
         code = 126
         try:
-            os.setsid()
-            _install_fds(fds)
-            signal.set_wakeup_fd(-1)
-            for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, signal.SIG_DFL)
-            # Python ignores SIGPIPE (BrokenPipeError instead); an exec'd program gets the default
-            signal.signal(signal.SIGPIPE, signal.SIG_IGN if req["python"] else signal.SIG_DFL)
-            conf = confine.Confinement(**{**req["conf"], "limits": confine.Limits(**req["conf"]["limits"])},
-                                       read_fds=self.read_fds)
-            paths = {}
-            if conf.uid is not None:  # a fresh uid: reach what it could not walk to through descriptors
-                paths = self._path_handles(self.hidden if req["python"] else _exec_folder(req["argv"][0]))
-            if req.get("outer"):  # Layer B: bwrap confines the rest from inside its namespaces
-                confine.apply_outer(conf)
-            else:
-                confine.apply(conf)
-            # the control socket and the zygote's path fds must not reach the candidate
-            os.closerange(len(fds), _PATH_FD_BASE)
-            os.closerange(_PATH_FD_BASE + len(paths), 1 << 16)
-            code = runner.run(req["argv"], req["env"], python=req["python"], path_map=paths)
+            code = self._job(req, fds, self._prepare(bool(req.get("outer"))))
         except BaseException as exc:  # noqa: BLE001 - report why confinement failed, never run unconfined
-            try:
-                os.write(2, f"agentloop sandbox: could not start: {type(exc).__name__}: {exc}\n".encode())
-            except OSError:
-                pass
+            _report(exc)
         os._exit(code)
+
+    def _job(self, req: dict, fds: list[int], rules) -> int:  # noqa: ANN001 - what _prepare returned, or False
+        _install_fds(fds)
+        # Python ignores SIGPIPE (BrokenPipeError instead); an exec'd program gets the default
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN if req["python"] else signal.SIG_DFL)
+        conf = confine.Confinement(**{**req["conf"], "limits": confine.Limits(**req["conf"]["limits"])},
+                                   read_fds=self.read_fds)
+        paths = {}
+        if conf.uid is not None:  # a fresh uid: reach what it could not walk to through descriptors
+            paths = self._path_handles(self.hidden if req["python"] else _exec_folder(req["argv"][0]))
+        if req.get("outer"):  # Layer B: bwrap confines the rest from inside its namespaces
+            confine.apply_outer(conf)
+        else:
+            confine.apply(conf, rules)
+        # the control socket and the zygote's path fds must not reach the candidate
+        os.closerange(len(fds), _PATH_FD_BASE)
+        os.closerange(_PATH_FD_BASE + len(paths), 1 << 16)
+        return runner.run(req["argv"], req["env"], python=req["python"], path_map=paths)
 
     def _path_handles(self, folders: list[str]) -> dict[str, str]:
         """For a fresh uid: reach import folders it could not walk to (a 0700 /root) via /proc/self/fd.
@@ -139,6 +225,9 @@ class Zygote:
             req = self.live.pop(pid, None)
             if req is not None:
                 self._send({"id": req["id"], "status": status})
+            elif pid in self.spares:
+                self.spares.pop(pid).close()
+                self.preforking = False  # not forked again and again: jobs fork cold and report why
 
     def _send(self, msg: dict) -> None:
         try:
@@ -148,21 +237,19 @@ class Zygote:
 
     def receive(self) -> bool:
         """Handle one request; False once the orchestrator has gone."""
-        fds = array.array("i")
         try:
-            data, anc, _flags, _addr = self.sock.recvmsg(MAX_MSG, socket.CMSG_SPACE(16 * fds.itemsize))
-        except (ConnectionResetError, OSError):
+            data, fds = _recv_with_fds(self.sock)
+        except OSError:
             return False
         if not data:
             return False
-        for level, kind, payload in anc:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
         req = json.loads(data)
-        if req.get("op") == "sweep":
-            tree.kill_children_of(os.getpid(), keep=frozenset(self.live))
+        if req.get("op") == "spares":
+            self._send({"spares": list(self.spares)})
+        elif req.get("op") == "sweep":
+            tree.kill_children_of(os.getpid(), keep=frozenset(self.live) | frozenset(self.spares))
         else:
-            self.spawn(req, list(fds))
+            self.spawn(req, data, fds)
         return True
 
     def shutdown(self) -> None:
@@ -173,6 +260,26 @@ class Zygote:
             elif req["conf"].get("uid") is not None:
                 tree.kill_uid(req["conf"]["uid"])  # setsid grandchildren whose parent still lives
         tree.kill_children_of(os.getpid())
+
+
+def _recv_with_fds(sock: socket.socket) -> tuple[bytes, list[int]]:
+    """One message and the descriptors passed with it; b"" once the other end has gone."""
+    fds = array.array("i")
+    try:
+        data, anc, _flags, _addr = sock.recvmsg(MAX_MSG, socket.CMSG_SPACE(16 * fds.itemsize))
+    except ConnectionResetError:
+        return b"", []
+    for level, kind, payload in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
+    return data, list(fds)
+
+
+def _report(exc: BaseException) -> None:
+    try:
+        os.write(2, f"agentloop sandbox: could not start: {type(exc).__name__}: {exc}\n".encode())
+    except OSError:
+        pass
 
 
 def _exec_folder(program: str) -> list[str]:
@@ -238,7 +345,12 @@ def main() -> None:
     zygote._send({"ready": True, "pid": os.getpid(), "vm": vm})
     running = True
     while running:
-        for key, _ in sel.select():
+        # refill the spares only when nothing waits: a request or an exit is always served first
+        short = zygote.preforking and len(zygote.spares) < SPARES
+        events = sel.select(0 if short else None)
+        if short and not events:
+            zygote.prefork()
+        for key, _ in events:
             if key.data == "wake":
                 while _drain(wake_r):
                     pass

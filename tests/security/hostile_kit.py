@@ -36,6 +36,7 @@ from reaper import live_tree
 
 from agentloop import Feedback, Turn, load_run
 from agentloop.sandbox import Sandbox, python_argv
+from agentloop.sandbox.client import spare_pids
 from agentloop.task import SandboxSpec
 
 REAPER = Path(__file__).with_name("reaper.py")
@@ -191,8 +192,15 @@ def stray_processes(root: Path, token: str | None = None) -> list[str]:
 
 
 def new_descendants(before: set[int]) -> list[str]:
-    """Live descendants of this process (the test) that were not there in ``before``, described."""
-    return [f"{pid}: uid {os.stat(f'/proc/{pid}').st_uid}" for pid in set(live_tree(os.getpid())) - before
+    """Live descendants of this process (the test) that were not there in ``before``, described.
+
+    The zygote's spares (children it forked ahead, which have not had a job yet) are not leftovers:
+    it refills its pool after every check, so new ones appear. Only the zygote's own list of them
+    is excluded, never a process by its look (a candidate's process could imitate that).
+    """
+    now = set(live_tree(os.getpid()))
+    spares = set(spare_pids())  # asked after the snapshot: a spare forked in between is not in it either
+    return [f"{pid}: uid {os.stat(f'/proc/{pid}').st_uid}" for pid in now - before - spares
             if os.path.exists(f"/proc/{pid}")]
 
 
