@@ -19,7 +19,8 @@ tokens evaluated (prompt tokens not served from the cache, plus completion).
 
 ``Request.stop_below`` (DeepConf's online early stop) ends a generation at the first token whose
 last ``confidence.WINDOW`` token confidences average below it (a stopping criterion reading the
-generation's ``Tracker``); the Completion's ``stopped`` says where. It needs ``confidence=1``.
+generation's ``Tracker``); the Completion's ``stopped`` says where. It needs ``confidence=1`` and
+the GGUF's chat template (the guessed-format path takes no stopping criteria).
 
 Sibling samples of one prompt (``complete_many``) run one after another, the later ones reusing the
 prompt the first evaluated; with ``batch=1`` they are decoded together instead (llamacpp_batch.py).
@@ -194,6 +195,8 @@ class LlamaCppModel:
         from llama_cpp import StoppingCriteriaList
         formatter = self._chat_formatter(llama)
         if formatter is None:  # no template in the GGUF: llama-cpp-python's guessed chat format, bounded by max_tokens
+            if self._tracker is not None:  # this call takes no stopping criteria: no early stop, so none is claimed
+                self._tracker.stop_below = None
             reply = llama.create_chat_completion(messages=messages, max_tokens=request.max_tokens, seed=request.seed,
                                                  temperature=request.temperature, grammar=self._grammar(request.schema))
             usage = reply["usage"]
@@ -273,7 +276,8 @@ class LlamaCppModel:
     def complete_many(self, messages: list[dict[str, str]], requests: list[Request]) -> list[asyncio.Future]:
         """``Request.stop_below`` (DeepConf's online early stop) ends a generation at the first token whose
 last ``confidence.WINDOW`` token confidences average below it (a stopping criterion reading the
-generation's ``Tracker``); the Completion's ``stopped`` says where. It needs ``confidence=1``.
+generation's ``Tracker``); the Completion's ``stopped`` says where. It needs ``confidence=1`` and
+the GGUF's chat template (the guessed-format path takes no stopping criteria).
 
 Sibling samples of one prompt: one future each, resolved as each sample ends."""
         if self._batch and len(requests) > 1 and not any(r.schema for r in requests):
