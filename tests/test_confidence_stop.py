@@ -151,6 +151,8 @@ def test_a_stopped_turn_is_shown_with_its_reason(make_task, tmp_path):
     path = make_task({"solver": [*WARMUP, dipping(variant(1))]},
                      strategy={"name": "best_of_n", "n": 4, "early_stop": False,
                                "confidence_stop": {"warmup": 3, "keep": 0.5}})
+    progress = run_cli("run", str(path), cwd=tmp_path).stderr
+    assert "confidence stop: threshold 7.000 from 3 warm-up samples" in progress
     proc = run_cli("run", str(path), "--json", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr  # unsolved: the only good candidate was stopped
     shown = cli_json(run_cli("show", cli_json(proc)["run_id"], "--json", cwd=tmp_path))
