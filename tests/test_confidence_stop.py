@@ -173,3 +173,11 @@ def test_a_stopped_turn_is_shown_with_its_reason(make_task, tmp_path):
 def test_bad_confidence_stop_params_are_bad_input(make_task, tmp_path, stop, needles):
     path = make_task({"solver": [GOOD_FIZZ]}, strategy={"name": "best_of_n", "n": 4, "confidence_stop": stop})
     assert_bad_input(run_cli("run", str(path), cwd=tmp_path), "task.yaml", *needles)
+
+
+def test_the_measurement_sweep_is_a_valid_sweep_file():
+    from helpers import REPO
+
+    from agentloop.sweep.spec import load_sweep
+    sweep = load_sweep(REPO / "examples" / "confidence" / "early_stop.yaml")
+    assert [c.strategy.get("confidence_stop") for c in sweep.configs] == [None, {"warmup": 2, "keep": 0.9}]
