@@ -103,10 +103,55 @@ def from_top_logprobs(steps: Sequence[tuple[float, Sequence[float]]], *, window:
                      window=window, top_k=top_k)
 
 
+@dataclass(frozen=True)
+class EarlyStop:
+    """Where a generation was stopped for low confidence (DeepConf online): after ``token`` tokens, the
+    mean confidence of the last ``window`` of them, ``group``, was below ``threshold``."""
+
+    token: int
+    group: float
+    threshold: float
+
+    def describe(self) -> str:
+        """The one-line reason, as a stopped turn's feedback says it."""
+        return f"stopped at token {self.token}: group confidence {self.group:.2f} < threshold {self.threshold:.2f}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (the details of a stopped turn's feedback)."""
+        return {"token": self.token, "group": self.group, "threshold": self.threshold}
+
+
+def first_low_group(token_confidences: Sequence[float], threshold: float, window: int = WINDOW) -> EarlyStop | None:
+    """The first point where the last ``window`` token confidences average below ``threshold``.
+
+    Checked from the ``window``-th token on (a shorter stretch is never judged), as a generation
+    that is stopped online would be; None if no window falls below.
+    """
+    total = 0.0
+    for i, c in enumerate(token_confidences):
+        total += c - (token_confidences[i - window] if i >= window else 0.0)
+        if i + 1 >= window and total / window < threshold:
+            return EarlyStop(i + 1, _round(total / window), threshold)
+    return None
+
+
+def stop_threshold(lowest_groups: Sequence[float], keep: float) -> float | None:
+    """DeepConf's online threshold from warm-up samples: the ``100 (1 - keep)``-th percentile of their
+    lowest group confidences (linear interpolation, numpy's default), so a later sample as confident
+    as the top ``keep`` of the warm-up ones is never stopped; None without any warm-up measure."""
+    values = sorted(lowest_groups)
+    if not values:
+        return None
+    pos = (len(values) - 1) * (1.0 - keep)
+    low = math.floor(pos)
+    high = min(low + 1, len(values) - 1)
+    return _round(values[low] + (values[high] - values[low]) * (pos - low))
+
+
 class Tracker:
     """Per-token measures of one generation, from the model's full logits row at each step (llama.cpp)."""
 
-    def __init__(self, n_vocab: int, *, top_k: int = TOP_K, window: int = WINDOW) -> None:
+    def __init__(self, n_vocab: int, *, top_k: int = TOP_K, window: int = WINDOW, stop_below: float | None = None) -> None:
         import numpy as np  # llama-cpp-python's own dependency: only a local model makes a Tracker
         self._np = np
         self._log_v = math.log(n_vocab)
@@ -114,6 +159,9 @@ class Tracker:
         self.logprobs: list[float] = []
         self.confidences: list[float] = []
         self.certainties: list[float] = []
+        # DeepConf's online stop: ``stopped`` is set at the first token whose window mean is below it
+        self.stop_below, self.stopped = stop_below, None
+        self._sum = 0.0  # the confidences of the last ``window`` tokens, summed as they come
 
     def add(self, logits: Any, token: int) -> None:
         """Record the step whose distribution is ``logits`` (raw, one row) and whose sampled token is ``token``."""
@@ -124,6 +172,11 @@ class Tracker:
         self.logprobs.append(float(logits[token]) - lse)
         self.confidences.append(lse - float(top.mean()))
         self.certainties.append(lse - float(logits.mean()) - self._log_v)
+
+        if self.stop_below is not None and self.stopped is None:
+            self._sum += self.confidences[-1] - (self.confidences[-1 - self.window] if len(self.confidences) > self.window else 0.0)
+            if len(self.confidences) >= self.window and self._sum / self.window < self.stop_below:
+                self.stopped = EarlyStop(len(self.confidences), _round(self._sum / self.window), self.stop_below)
 
     def result(self) -> Confidence | None:
         """The reply's measures (None if it sampled nothing)."""

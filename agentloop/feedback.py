@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 from .resources import search_path
 
 if TYPE_CHECKING:
+    from .confidence import EarlyStop
     from .sandbox import Sandbox
     from .task import Task
 
 SUMMARY_LIMIT = 2000  # what the next prompt shows of one check
+STOPPED = "confidence"  # the kind of the one feedback entry of a reply stopped for low confidence
 
 
 @dataclass(frozen=True)
@@ -173,3 +175,14 @@ def all_passed(feedback: list[Feedback]) -> bool:
     """True when there is at least one real check and every real one passed (advisory ones aside)."""
     counted = [f for f in feedback if not f.advisory]
     return bool(counted) and all(f.passed for f in counted)
+
+
+def stopped_early(stop: EarlyStop | None) -> Feedback | None:
+    """The one failing entry of a candidate whose reply was stopped for low confidence, instead of its checks.
+
+    A cut reply is unfinished code: checking it would spend a sandbox run to learn nothing, and
+    its failing verdict keeps it from ever being submitted over a finished candidate.
+    """
+    if stop is None:
+        return None
+    return Feedback(kind=STOPPED, passed=False, score=0.0, summary=stop.describe(), details=stop.to_dict())

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import networkx as nx
 
 from .confidence import Confidence
-from .feedback import Feedback, all_passed
+from .feedback import STOPPED, Feedback, all_passed
 from .models.base import Usage
 
 
@@ -41,6 +41,11 @@ class Turn:
     def passed(self) -> bool:
         """True for a candidate whose every check passed."""
         return self.score is not None and all_passed(list(self.feedback))
+
+    @property
+    def stopped(self) -> bool:
+        """True for a candidate whose reply was stopped for low confidence (feedback.stopped_early)."""
+        return any(f.kind == STOPPED for f in self.feedback)
 
     @property
     def writes_code(self) -> bool:
@@ -123,13 +128,14 @@ class TurnGraph:
         return [t for t in self.turns() if t.writes_code]
 
     def best(self) -> Turn | None:
-        """The best candidate: all checks passed first, then highest score, then the latest.
+        """The best candidate: all checks passed first, then highest score, then finished over stopped for low
+        confidence (an unfinished reply is never submitted over a finished one that scores as well), then the latest.
 
         On a tie the latest wins: it is the most refined, and a loop that continues from it keeps
         the newest attempt in its conversation instead of repeating an old one.
         """
         cands = self.candidates()
-        return max(cands, key=lambda t: (t.passed, t.score or 0.0, t.seq)) if cands else None
+        return max(cands, key=lambda t: (t.passed, t.score or 0.0, not t.stopped, t.seq)) if cands else None
 
     def usage(self) -> Usage:
         """Tokens summed over every turn."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from .budget import BudgetExhausted, Metered, TokenMeter
 from .errors import ModelError, RunError
-from .feedback import Feedback, combined_score, run_checks
+from .feedback import Feedback, combined_score, run_checks, stopped_early
 from .hidden import hidden_verdict
 from .graph import Turn, TurnGraph
 from .models import ModelPool, Request
@@ -89,7 +89,7 @@ class Run:
         if self._on_event is not None:
             self._on_event({"event": event, "run_id": self.run_id, **fields})
 
-    async def turn(self, role: str, *, parents: list[Turn], temperature: float | None = None,
+    async def turn(self, role: str, *, parents: list[Turn], temperature: float | None = None, stop_below: float | None = None,
                    template: str | None = None, reject_repeats: bool = False, advisory_tests: str | None = None,
                    model: str | None = None, adopt: Adopter | None = None, stages: Stages | None = None) -> Turn:
         """One agent turn derived from ``parents``; raises ``BudgetExhausted`` when the budget is spent.
@@ -100,7 +100,7 @@ class Run:
         code) run too, shown to the agents but never counted; ``model`` is a URI instead of the role's; ``adopt`` reads
         the reply instead of the code parser (a rejection it returns is the only feedback); ``stages`` runs the checks
         as a cascade (``run_checks``). Turns may run concurrently: each takes its sequence number before its first
-        await, so a strategy that starts them in a fixed order replays identically on resume.
+        await, so a strategy that starts them in a fixed order replays identically on resume. ``stop_below``: Request's.
         """
         if self._next_seq in self._replay:  # a stored turn is replayed whatever the budget says now
             seq, self._next_seq = self._next_seq, self._next_seq + 1
@@ -111,7 +111,7 @@ class Run:
         messages = conversation(parents, self._renderer.render(template or role, context_for(self.task, parents)))
         model = self._pool.get(uri)
         # counted and reserved before the first await: concurrent turns see each other's reservations
-        request, held = self._meter.hold(self._request(role, self._next_seq, temperature),
+        request, held = self._meter.hold(replace(self._request(role, self._next_seq, temperature), stop_below=stop_below),
                                          count_prompt_tokens(model, messages))
         seq, self._next_seq = self._next_seq, self._next_seq + 1
         held = [held]  # tokens this turn holds until it is committed (its calls' usage is counted then)
@@ -138,7 +138,7 @@ class Run:
             candidate, repeat = adopt(completion.text) if adopt else (
                 extract_code(completion.text, self.task.language, self.task.entry_point)
                 if self.task.output == "code" else completion.text.strip() or None, None)
-            repeat = repeat or (reject_repeats and self._failed_before(candidate))
+            repeat = repeat or stopped_early(completion.stopped) or (reject_repeats and self._failed_before(candidate))
             feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side, held, stages))
             if advisory_tests and candidate and not repeat:
                 feedback += (await self._advisory(candidate, advisory_tests),)

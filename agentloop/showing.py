@@ -38,6 +38,10 @@ def format_event(event: dict[str, Any]) -> str | None:
         verdicts = " ".join(f"{k}:{'pass' if ok else 'FAIL'}" for k, ok in event.get("verdicts", []))
         score = "" if event.get("score") is None else f" score={event['score']:.2f}"
         return f"[{run}] {event['turn']} {event['role']}{score} {verdicts} ({event.get('tokens', 0)} tokens)".rstrip()
+    if event["event"] == "confidence_stop":  # best_of_n's DeepConf threshold, set by its warm-up samples
+        low = event.get("threshold")
+        threshold = "none (the warm-up samples report no confidence)" if low is None else f"{low:.3f}"
+        return f"[{run}] confidence stop: threshold {threshold} from {event.get('warmup')} warm-up samples"
     if event["event"] == "warning":
         return f"[{run}] WARNING: {safe_text(event.get('message', ''))}"
     if event["event"] == "end":

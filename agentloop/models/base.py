@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ..confidence import Confidence
+from ..confidence import Confidence, EarlyStop
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ class Completion:
     latency_s: float
     model: str
     confidence: Confidence | None = None  # from the model's token probabilities, where the backend has them
+    stopped: EarlyStop | None = None  # set when the reply was cut for low confidence (Request.stop_below)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class Request:
     schema: dict | None = None  # a JSON schema the reply must follow (grammar-constrained where the backend can)
     # stop when the first fenced code block closes: what follows a code reply's block is never read
     stop_at_fence: bool = False
+    # DeepConf's online early stop: end the reply once the mean confidence of its last ``confidence.WINDOW``
+    # tokens falls below this (llama.cpp and scripted models; litellm cannot stop a provider mid-reply)
+    stop_below: float | None = None
 
 
 @runtime_checkable

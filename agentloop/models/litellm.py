@@ -6,6 +6,9 @@ Exactly one retry layer (tenacity; litellm's and the OpenAI SDK's own retries ar
 bounded by ``attempts`` and ``retry_s``; the call's deadline is enforced from outside over all of
 it, so a drip-fed reply cannot hang a run. ``concurrency`` caps calls in flight per model and
 ``rpm`` spaces them; a context-length error goes to ``fallback`` when one is set.
+
+``Request.stop_below`` (DeepConf's online early stop) is ignored here: a provider's reply cannot be
+ended mid-generation on its token probabilities, which arrive only with the finished reply.
 """
 
 from __future__ import annotations

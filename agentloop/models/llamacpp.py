@@ -17,6 +17,11 @@ tokens that were not evaluated, read from llama.cpp's own counter of evaluated p
 ``Usage.flops`` is 2 x the model's parameter count (llama.cpp's ``llama_model_n_params``) x the
 tokens evaluated (prompt tokens not served from the cache, plus completion).
 
+``Request.stop_below`` (DeepConf's online early stop) ends a generation at the first token whose
+last ``confidence.WINDOW`` token confidences average below it (a stopping criterion reading the
+generation's ``Tracker``); the Completion's ``stopped`` says where. It needs ``confidence=1`` and
+the GGUF's chat template (the guessed-format path takes no stopping criteria).
+
 Sibling samples of one prompt (``complete_many``) run one after another, the later ones reusing the
 prompt the first evaluated; with ``batch=1`` they are decoded together instead (llamacpp_batch.py).
 """
@@ -175,12 +180,13 @@ class LlamaCppModel:
                 raise _Cancelled
             if not self._prefix_cache:
                 llama.reset()  # forget the held state: every prompt token is evaluated again
-            self._tracker = Tracker(llama.n_vocab()) if self.confidence else None
+            self._tracker = Tracker(llama.n_vocab(), stop_below=request.stop_below) if self.confidence else None
             try:
                 reply = self._generate(llama, messages, request, stop, timed_out)
             finally:
                 tracker, self._tracker = self._tracker, None
             reply["confidence"] = tracker.result() if tracker is not None else None
+            reply["stopped"] = tracker.stopped if tracker is not None else None
             return reply
 
     def _generate(self, llama: Any, messages: list[dict[str, str]], request: Request, stop: threading.Event,
@@ -189,6 +195,8 @@ class LlamaCppModel:
         from llama_cpp import StoppingCriteriaList
         formatter = self._chat_formatter(llama)
         if formatter is None:  # no template in the GGUF: llama-cpp-python's guessed chat format, bounded by max_tokens
+            if self._tracker is not None:  # this call takes no stopping criteria: no early stop, so none is claimed
+                self._tracker.stop_below = None
             reply = llama.create_chat_completion(messages=messages, max_tokens=request.max_tokens, seed=request.seed,
                                                  temperature=request.temperature, grammar=self._grammar(request.schema))
             usage = reply["usage"]
@@ -211,6 +219,10 @@ class LlamaCppModel:
         criteria = [*(formatted.stopping_criteria or []), halt]
         if request.stop_at_fence:
             criteria.append(self._fence_stop(llama, len(prompt)))
+        tracker = self._tracker
+        if tracker is not None and tracker.stop_below is not None:
+            # the wrapped generate fed the tracker the sampled token before this runs: it ends the reply there
+            criteria.append(lambda _ids, _logits: tracker.stopped is not None)
         before = self._evaluated(llama)
         reply = llama.create_completion(prompt=prompt, max_tokens=request.max_tokens, temperature=request.temperature,
                                         seed=request.seed, stop=stops, stopping_criteria=StoppingCriteriaList(criteria),
@@ -262,7 +274,12 @@ class LlamaCppModel:
         return self._formatter
 
     def complete_many(self, messages: list[dict[str, str]], requests: list[Request]) -> list[asyncio.Future]:
-        """Sibling samples of one prompt: one future each, resolved as each sample ends."""
+        """``Request.stop_below`` (DeepConf's online early stop) ends a generation at the first token whose
+last ``confidence.WINDOW`` token confidences average below it (a stopping criterion reading the
+generation's ``Tracker``); the Completion's ``stopped`` says where. It needs ``confidence=1`` and
+the GGUF's chat template (the guessed-format path takes no stopping criteria).
+
+Sibling samples of one prompt: one future each, resolved as each sample ends."""
         if self._batch and len(requests) > 1 and not any(r.schema for r in requests):
             from .llamacpp_batch import submit
             return submit(self, messages, requests)
@@ -289,4 +306,4 @@ class LlamaCppModel:
         # forward-pass compute as the field estimates it: 2 FLOPs per parameter per evaluated token
         usage = replace(usage, flops=2.0 * reply["params"] * usage.evaluated)
         return Completion(text=reply["text"], usage=usage, latency_s=time.monotonic() - started, model=self.uri,
-                          confidence=reply["confidence"])
+                          confidence=reply["confidence"], stopped=reply.get("stopped"))

@@ -9,7 +9,8 @@ live sample. A CPU decode step is bound by reading the weights, not by arithmeti
 Each sample has its own sampler chain (the one llama-cpp-python builds for ``create_completion``:
 top-k 40, top-p 0.95, min-p 0.05, temperature, then a draw with the sample's own seed; greedy at
 temperature 0), its own stop sequences, token cap, deadline and cancellation, and finishes on
-its own: its future resolves as soon as it stops, while the others go on decoding.
+its own (``Request.stop_below`` too: a sample whose confidence window falls below it ends there):
+its future resolves as soon as it stops, while the others go on decoding.
 
 The context is kept between calls (it only grows): sequence 0 keeps the last prompt, so a next
 prompt that extends it evaluates only the new tokens. Requests with a JSON schema (grammar) do
@@ -55,6 +56,7 @@ class Job:
     seq: int = 0
     index: int = -1  # the row of this sample's logits in the last decoded batch
     tracker: Any = None  # confidence.Tracker of this sample, when the model measures confidence
+    stop_below: float | None = None  # Request.stop_below: the tracker ends the sample on a low window
 
 
 class BatchDecoder:
@@ -175,7 +177,8 @@ class BatchDecoder:
         job.tokens.append(token)
         job.text += self._llama._model.token_to_piece(token)
         text = job.text.decode("utf-8", errors="ignore")
-        if len(job.tokens) >= job.max_tokens or any(s in text for s in stops) or (job.fence and first_block_closed(text)):
+        low = job.tracker is not None and job.tracker.stopped is not None  # DeepConf's online stop, this token included
+        if low or len(job.tokens) >= job.max_tokens or any(s in text for s in stops) or (job.fence and first_block_closed(text)):
             return _finish(job, self._result(job, prompt, stops))
         return False
 
@@ -184,7 +187,8 @@ class BatchDecoder:
         cut = min((text.index(s) for s in stops if s in text), default=len(text))
         return {"text": text[:cut], "prompt": len(prompt), "completion": len(job.tokens),
                 "cached": max(0, job.cached), "params": self._llama._model.n_params(),
-                "confidence": job.tracker.result() if job.tracker is not None else None}
+                "confidence": job.tracker.result() if job.tracker is not None else None,
+                "stopped": job.tracker.stopped if job.tracker is not None else None}
 
 
 def submit(model: Any, messages: list[dict[str, str]], requests: list[Request]) -> list[asyncio.Future]:
@@ -205,7 +209,8 @@ def submit(model: Any, messages: list[dict[str, str]], requests: list[Request]) 
 
         futures.append(future)
         jobs.append(Job(max_tokens=request.max_tokens, temperature=request.temperature, seed=request.seed,
-                        timeout_s=request.timeout_s, stop=stop, done=done, fence=request.stop_at_fence))
+                        timeout_s=request.timeout_s, stop=stop, done=done, fence=request.stop_at_fence,
+                        stop_below=request.stop_below))
     work = loop.run_in_executor(model.thread, _run_sync, model, messages, jobs)
     work.add_done_callback(lambda w: w.cancelled() or w.exception())  # failures reach the futures through ``done``
     return futures
@@ -237,7 +242,7 @@ def _run_sync(model: Any, messages: list[dict[str, str]], jobs: list[Job]) -> No
         now = time.monotonic()
         for job in jobs:
             job.max_tokens, job.deadline = min(job.max_tokens, room), now + job.timeout_s
-            job.tracker = Tracker(llama.n_vocab()) if model.confidence else None
+            job.tracker = Tracker(llama.n_vocab(), stop_below=job.stop_below) if model.confidence else None
         if model._decoder is None:
             model._decoder = BatchDecoder(llama, model._settings["n_threads"])
         for group in _groups(jobs, len(prompt), MAX_CELLS_PER_CTX * model.n_ctx):
@@ -270,7 +275,7 @@ def _deliver(uri: str, future: asyncio.Future, request: Request, outcome: dict |
         usage = Usage(outcome["prompt"], outcome["completion"], outcome["cached"])
         usage = replace(usage, flops=2.0 * outcome["params"] * usage.evaluated)  # as for a single call
         future.set_result(Completion(text=outcome["text"], usage=usage, latency_s=time.monotonic() - started, model=uri,
-                                     confidence=outcome.get("confidence")))
+                                     confidence=outcome.get("confidence"), stopped=outcome.get("stopped")))
     elif isinstance(outcome, _Ended) and outcome.reason == "deadline":
         future.set_exception(ModelError(f"{uri}: no reply within {request.timeout_s:.1f} s"))
     elif isinstance(outcome, _Ended):

@@ -4,7 +4,12 @@ The file is a list of replies consumed in call order by every role, or a mapping
 its own list. A reply is a string, or a mapping ``{text, logprobs, top_logprobs}`` that also
 carries the token log-probabilities a real model would have reported (``logprobs``: one number
 per token; ``top_logprobs``, optional: a list of the top-k numbers per token), so runs that use
-token confidence can be scripted too. A role that runs out raises ``ScriptExhaustedError`` naming the role: the run ends
+token confidence can be scripted too. With ``Request.stop_below`` (DeepConf's online early stop) a
+reply with ``top_logprobs`` is cut at its first token whose last ``confidence.WINDOW`` token
+confidences average below the threshold, as a real generation would be: its text is cut at the
+same fraction of its characters (token k of n keeps the first round(k/n) of the text: a script
+has no tokenizer), its measures are those of the first k tokens, and the Completion's ``stopped``
+says where. A role that runs out raises ``ScriptExhaustedError`` naming the role: the run ends
 with status ``error``, never a hang. Usage is estimated at four characters a token, so budgets
 behave the same on every machine.
 """
@@ -16,7 +21,7 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from ..confidence import Confidence, from_top_logprobs
+from ..confidence import Confidence, EarlyStop, first_low_group, from_top_logprobs, token_confidence
 from ..errors import ModelURIError, ScriptExhaustedError, TaskFileError
 from ..task import ROLES
 from ..yamlfile import MAX_BYTES, load_yaml_file, load_yaml_text
@@ -99,11 +104,18 @@ def _logprob_problem(reply: dict) -> str | None:
     return None
 
 
-def _confidence(reply: str | dict) -> Confidence | None:
+def _confidence(reply: str | dict, tokens: int | None = None) -> Confidence | None:
     if isinstance(reply, str) or reply.get("logprobs") is None:
         return None
     top = reply.get("top_logprobs") or [[] for _ in reply["logprobs"]]
-    return from_top_logprobs(list(zip(reply["logprobs"], top, strict=True)))
+    return from_top_logprobs(list(zip(reply["logprobs"], top, strict=True))[:tokens])
+
+
+def _early_stop(reply: str | dict, threshold: float | None) -> EarlyStop | None:
+    """Where ``threshold`` would have stopped this reply's generation; None without one or without top_logprobs."""
+    if threshold is None or isinstance(reply, str) or not reply.get("top_logprobs"):
+        return None
+    return first_low_group([token_confidence(top) for top in reply["top_logprobs"]], threshold)
 
 
 def _in_memory(script: list | dict) -> dict[str, list[str | dict]]:
@@ -153,7 +165,10 @@ class ScriptedModel:
         await asyncio.sleep(0)  # a real await point, as every backend has
         reply = queue[index]
         text = reply if isinstance(reply, str) else reply["text"]
+        stopped = _early_stop(reply, request.stop_below)
+        if stopped is not None:  # cut where the generation would have ended (module docstring)
+            text = text[:round(len(text) * stopped.token / len(reply["logprobs"]))]
         usage = Usage(prompt_tokens=sum(approx_tokens(m["content"]) for m in messages),
                       completion_tokens=min(approx_tokens(text), request.max_tokens))
         return Completion(text=text, usage=usage, latency_s=time.monotonic() - started, model=self.uri,
-                          confidence=_confidence(reply))
+                          confidence=_confidence(reply, stopped.token if stopped else None), stopped=stopped)

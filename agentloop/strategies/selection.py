@@ -33,7 +33,8 @@ def break_ties(run: Run, tie_break: TieBreak) -> None:
     best = run.graph.best()
     if tie_break == "latest" or best is None:
         return
-    tied = [t for t in run.graph.candidates() if (t.passed, t.score) == (best.passed, best.score)]
+    # a reply stopped for low confidence ties with a finished one only if the best was stopped too
+    tied = [t for t in run.graph.candidates() if (t.passed, t.score, t.stopped) == (best.passed, best.score, best.stopped)]
     pick = most_confident(tied, tie_break)
     if pick is not None:
         run.choose(pick)
