@@ -16,15 +16,18 @@ from helpers import run_cli
 from sweep_fixtures import code
 
 # a visible check that takes a while: the time a slow check (a long test suite) keeps a run busy off the model
-SLOW_TEST = "import time\nfrom solution import {name}\ndef test_slow():\n    time.sleep(1.5)\n    assert {name}(1) == {want}\n"
+SLOW_TEST = "import time\nfrom solution import {name}\ndef test_slow():\n    time.sleep({seconds})\n    assert {name}(1) == {want}\n"
 
 
 def _experiment(folder, **top):
     (folder / "scripts").mkdir()
     tasks = []
-    for name, body, want in (("double", "return 2 * x", 2), ("neg", "return -x", -1), ("same", "return x", 1)):
+    # neg checks longest: at most 2 x concurrency runs are in flight, so `same` starts when `double`
+    # is done, and the 1.5 s between the two ends keeps the order of events clear of scheduling noise
+    for name, body, want, seconds in (("double", "return 2 * x", 2, 1.5), ("neg", "return -x", -1, 3.0),
+                                      ("same", "return x", 1, 1.5)):
         tasks.append({"name": name, "prompt": f"Write {name}(x).", "entry_point": name,
-                      "feedback": [{"kind": "tests", "code": SLOW_TEST.format(name=name, want=want)}],
+                      "feedback": [{"kind": "tests", "code": SLOW_TEST.format(name=name, want=want, seconds=seconds)}],
                       "hidden_tests": f"from solution import {name}\ndef test_hidden(): assert {name}(1) == {want}\n"})
         (folder / "scripts" / f"{name}.yaml").write_text(yaml.safe_dump({"solver": [code(f"def {name}(x):\n    {body}")]}))
     (folder / "tasks.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tasks))
@@ -46,7 +49,7 @@ def test_next_run_starts_while_the_previous_one_is_still_checking(tmp_path):
     runs = _experiment(tmp_path)
     assert [r[0] for r in runs] == ["double", "neg", "same"]  # started in plan order
     for (_, _, finished), (task, created, _) in zip(runs, runs[1:]):
-        assert created < finished, f"{task} waited for the run before it to finish its 1.5 s check"
+        assert created < finished, f"{task} waited for the run before it to finish its slow check"
     rows = (tmp_path / "out" / "results.csv").read_text().splitlines()[1:]
     assert [r.split(",")[1] for r in rows] == ["double", "neg", "same"]  # results in plan order, all passing
     assert [r.split(",")[3] for r in rows] == ["1", "1", "1"]
