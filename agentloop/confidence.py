@@ -161,7 +161,6 @@ class Tracker:
         self.certainties: list[float] = []
         # DeepConf's online stop: ``stopped`` is set at the first token whose window mean is below it
         self.stop_below, self.stopped = stop_below, None
-        self._sum = 0.0  # the confidences of the last ``window`` tokens, summed as they come
 
     def add(self, logits: Any, token: int) -> None:
         """Record the step whose distribution is ``logits`` (raw, one row) and whose sampled token is ``token``."""
@@ -173,10 +172,10 @@ class Tracker:
         self.confidences.append(lse - float(top.mean()))
         self.certainties.append(lse - float(logits.mean()) - self._log_v)
 
-        if self.stop_below is not None and self.stopped is None:
-            self._sum += self.confidences[-1] - (self.confidences[-1 - self.window] if len(self.confidences) > self.window else 0.0)
-            if len(self.confidences) >= self.window and self._sum / self.window < self.stop_below:
-                self.stopped = EarlyStop(len(self.confidences), _round(self._sum / self.window), self.stop_below)
+        if self.stop_below is not None and self.stopped is None and len(self.confidences) >= self.window:
+            group = sum(self.confidences[-self.window:]) / self.window
+            if group < self.stop_below:
+                self.stopped = EarlyStop(len(self.confidences), _round(group), self.stop_below)
 
     def result(self) -> Confidence | None:
         """The reply's measures (None if it sampled nothing)."""
