@@ -155,9 +155,11 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
         details = {**fb.details, "isolation": fb.details.get("isolation") or sandbox.describe(task.language == "python")}
         results.append(Feedback(kind=spec.kind, passed=fb.passed, score=min(1.0, max(0.0, fb.score)),
                                 summary=trim(fb.summary), details=details,
-                                duration_s=round(time.monotonic() - started, 4), weight=spec.weight))
-        if position in ends:  # the end of a cascade stage: the next runs only if everything so far passed
-            cleared = all(f.passed for f in results)
+                                duration_s=round(time.monotonic() - started, 4),
+                                # an advisory entry (the trace kind's) is information: weight 0, never counted
+                                weight=0.0 if fb.advisory else spec.weight, advisory=fb.advisory))
+        if position in ends:  # the end of a cascade stage: the next runs only if every real check so far passed
+            cleared = all(f.passed for f in results if not f.advisory)
         await asyncio.sleep(0)
     return results
 
