@@ -192,3 +192,21 @@ def test_bad_trace_options_are_one_line_errors_naming_the_field(tmp_path):
     proc = run_cli("sweep", "sweep.yaml", "--out", "out", cwd=tmp_path)
     assert_bad_input(proc, "sweep.yaml", "configs[0].add_feedback[0].head_steps")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_configuration_adds_feedback_entries_to_every_task(tmp_path):
+    from agentloop.sweep.driver import plan
+    from agentloop.sweep.spec import load_sweep
+    (tmp_path / "tasks").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "tasks" / f"{name}.yaml").write_text(yaml.safe_dump(
+            {"name": name, "prompt": "p", "hidden_tests": "def test_h(): pass\n",
+             "feedback": [{"kind": "tests", "code": "def test_x(): pass\n"}]}))
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({"suite": "tasks", "configs": [
+        {"name": "plain", "strategy": "refine"},
+        {"name": "traced", "strategy": "refine", "add_feedback": [{"kind": "trace", "head_steps": 5}]}]}))
+    jobs, _ = plan(load_sweep(tmp_path / "sweep.yaml"))
+    kinds = {(j.task_name, j.config): [(f.kind, f.options) for f in j.task().feedback] for j in jobs}
+    assert kinds[("a", "plain")] == [("tests", {"code": "def test_x(): pass\n"})]
+    assert kinds[("b", "traced")] == [("tests", {"code": "def test_x(): pass\n"}), ("trace", {"head_steps": 5})]
+    assert len({j.key for j in jobs}) == 4  # the added entry is part of what identifies a run
