@@ -148,13 +148,21 @@ def _frames(longrepr) -> list[dict]:  # noqa: ANN001 - pytest's ExceptionChainRe
     return out
 
 
-def pytest_configure(config) -> None:  # noqa: ANN001 - pytest hook
-    """Take the key before collection imports the candidate; register the reporter."""
+def keyed_emitter():  # noqa: ANN201 - the emit function
+    """Read the channel's key from descriptor 4 (and close it): an emitter that sends each message with it.
+
+    Called before any candidate code runs in this process (here, and in ``trace_runner``).
+    """
     try:
         key = os.read(_KEY, 256).decode("ascii", "replace")
         os.close(_KEY)
     except OSError:
         key = ""
-    emit = _emitter(key)
+    return _emitter(key)
+
+
+def pytest_configure(config) -> None:  # noqa: ANN001 - pytest hook
+    """Take the key before collection imports the candidate; register the reporter."""
+    emit = keyed_emitter()
     config.pluginmanager.register(_Reporter(emit), "agentloop-channel-reporter")
     emit({"e": "start"})
