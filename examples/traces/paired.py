@@ -36,7 +36,9 @@ def outcomes(store_path: str) -> dict[str, dict[str, dict]]:
                 continue
             turns = store.turns(run_id)
             first = next((t for t in turns if t.role == "solver"), None)
-            traced = sum(1 for t in turns for f in t.feedback if f.kind == "trace" and f.details.get("traces"))
+            refined = {p for t in turns for p in t.parents}  # turns a later turn (the refiner) was shown
+            traced = sum(1 for t in turns if t.id in refined for f in t.feedback
+                         if f.kind == "trace" and f.details.get("traces"))
             out.setdefault(task, {})[config] = {
                 "first": first.candidate if first else None, "first_passed": bool(first and first.passed),
                 "solved": bool(((record.result or {}).get("hidden_tests") or {}).get("passed")),
@@ -71,9 +73,9 @@ def report(store_path: str) -> str:
               f"{boot.mean([a - b for a, b in zip(with_trace, without, strict=True)]).text()}; "
               f"tasks solved only with the trace: {sum(1 for a, b in zip(with_trace, without) if a > b)}, "
               f"only without: {sum(1 for a, b in zip(with_trace, without) if b > a)}.",
-              f"Runs of refine + trace in which at least one trace was shown to the refiner: {traced} of {len(failing)} "
-              "(none where the failure was not a failing test with a recorded call: compile errors, no docstring "
-              "examples).", "", "| task | refine | refine + trace | traces shown |", "|---|---|---|---|"]
+              f"Runs of refine + trace whose refiner was shown a trace: {traced} of {len(failing)} (the others failed "
+              "before any call: a syntax error, an import error; the entry then says nothing was traced).",
+              "", "| task | refine | refine + trace | traces shown to the refiner |", "|---|---|---|---|"]
     lines += [f"| {t} | {'solved' if both[t][WITHOUT]['solved'] else '-'} | {'solved' if both[t][WITH]['solved'] else '-'} "
               f"| {both[t][WITH]['traced']} |" for t in failing]
     return "\n".join(lines) + "\n"
