@@ -39,8 +39,12 @@ def outcomes(store_path: str) -> dict[str, dict[str, dict]]:
             refined = {p for t in turns for p in t.parents}  # turns a later turn (the refiner) was shown
             traced = sum(1 for t in turns if t.id in refined for f in t.feedback
                          if f.kind == "trace" and f.details.get("traces"))
+            later = [t for t in turns if t.role == "refiner"]
             out.setdefault(task, {})[config] = {
                 "first": first.candidate if first else None, "first_passed": bool(first and first.passed),
+                "visible": any(t.passed for t in later),  # a refinement passed every visible check
+                "changed": any(t.candidate is not None and first is not None and t.candidate != first.candidate
+                               for t in later),
                 "solved": bool(((record.result or {}).get("hidden_tests") or {}).get("passed")),
                 "traced": traced, "candidates": sum(1 for t in turns if t.candidate is not None)}
     finally:
@@ -69,7 +73,9 @@ def report(store_path: str) -> str:
               f"| refine (no trace) | {int(sum(without))} / {len(failing)} | {boot.mean(without).text()} |",
               f"| refine + trace | {int(sum(with_trace))} / {len(failing)} | {boot.mean(with_trace).text()} |",
               "",
-              f"Paired difference (trace minus no trace): "
+              *_secondary(both, failing, boot),
+              "",
+              f"Paired difference in solved (trace minus no trace): "
               f"{boot.mean([a - b for a, b in zip(with_trace, without, strict=True)]).text()}; "
               f"tasks solved only with the trace: {sum(1 for a, b in zip(with_trace, without) if a > b)}, "
               f"only without: {sum(1 for a, b in zip(with_trace, without) if b > a)}.",
@@ -79,6 +85,19 @@ def report(store_path: str) -> str:
     lines += [f"| {t} | {'solved' if both[t][WITHOUT]['solved'] else '-'} | {'solved' if both[t][WITH]['solved'] else '-'} "
               f"| {both[t][WITH]['traced']} |" for t in failing]
     return "\n".join(lines) + "\n"
+
+
+def _secondary(both: dict, failing: list[str], boot: Bootstrap) -> list[str]:
+    """Rows for what a weak model may still show: a refinement that passes the visible checks, or that changed the code."""
+    rows = []
+    for key, what in (("visible", "a refinement passes every visible check"),
+                      ("changed", "the refiner changed the code (its candidate differs from the first)")):
+        a = [float(both[t][WITHOUT][key]) for t in failing]
+        b = [float(both[t][WITH][key]) for t in failing]
+        diff = boot.mean([y - x for x, y in zip(a, b, strict=True)]).text()
+        rows.append(f"| {what}: no trace {int(sum(a))}, trace {int(sum(b))} of {len(failing)} | "
+                    f"paired difference {diff} |")
+    return ["", "| secondary outcome (same tasks) | |", "|---|---|", *rows]
 
 
 def _order(task: str) -> tuple:
