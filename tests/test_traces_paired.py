@@ -40,5 +40,6 @@ def test_the_comparison_counts_tasks_with_the_same_failing_first_candidate(tmp_p
     assert "Tasks with both runs finished: 2; first candidates identical in both: 2; of those, first candidate " \
            "failing the visible checks: 1." in text
     assert "| refine (no trace) | 0 / 1 |" in text and "| refine + trace | 1 / 1 |" in text
-    assert "Paired difference (trace minus no trace): 1.000 [1.000, 1.000]; tasks solved only with the trace: 1" in text
+    assert "Paired difference in solved (trace minus no trace): 1.000 [1.000, 1.000]; tasks solved only with the trace: 1" in text
     assert "| double | - | solved | 1 |" in text
+    assert "| a refinement passes every visible check: no trace 0, trace 1 of 1 | paired difference 1.000" in text

@@ -97,7 +97,7 @@ def _secondary(both: dict, failing: list[str], boot: Bootstrap) -> list[str]:
         diff = boot.mean([y - x for x, y in zip(a, b, strict=True)]).text()
         rows.append(f"| {what}: no trace {int(sum(a))}, trace {int(sum(b))} of {len(failing)} | "
                     f"paired difference {diff} |")
-    return ["", "| secondary outcome (same tasks) | |", "|---|---|", *rows]
+    return ["| secondary outcome (same tasks) | |", "|---|---|", *rows]
 
 
 def _order(task: str) -> tuple:
