@@ -116,6 +116,13 @@ async def test_calls_from_the_config_and_a_crash_are_traced(sandbox):
     assert [s.get("exc") for s in call["steps"]][-1] == "ZeroDivisionError"
 
 
+async def test_comprehension_iterators_and_object_addresses_are_left_out(sandbox):
+    code = "class P:\n    pass\ndef f(xs):\n    p = P()\n    return [x + 1 for x in xs]\n"
+    _, trace = await checks(code, "from solution import f\ndef test_f(): assert f([1]) == [1]\n", sandbox)
+    shown = {name: value for step in trace.details["traces"][0]["steps"] for name, value in step["vars"]}
+    assert shown["p"] == "<solution.P object>" and ".0" not in shown and shown["x"] == "1"
+
+
 LEAKER = """\
 import gc, glob, os, sys
 # the search runs in code compiled outside solution.py, so the tracer never shows the needle itself

@@ -71,8 +71,8 @@ class Config(BaseModel):
 def failing_calls(earlier: tuple[Feedback, ...]) -> list[dict]:
     """The last call of each failing test that earlier checks recorded, real checks before advisory ones."""
     out = []
-    for fb in sorted(earlier, key=lambda f: f.advisory):
-        for failure in fb.details.get("failures") or [] if not fb.passed else []:
+    for fb in sorted((f for f in earlier if not f.passed), key=lambda f: f.advisory):
+        for failure in fb.details.get("failures") or []:
             calls = failure.get("calls") if isinstance(failure, dict) else None
             if isinstance(calls, list) and calls and isinstance(calls[-1], dict):
                 call = calls[-1]

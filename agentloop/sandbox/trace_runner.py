@@ -24,6 +24,7 @@ import collections
 import importlib.util
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -34,6 +35,7 @@ from .pytest_channel import keyed_emitter
 
 SOLUTION = "solution.py"
 _SCALARS = (type(None), bool, float, complex)
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _BRACKETS = {list: "[]", tuple: "()", set: "{}", frozenset: "{}", dict: "{}"}
 
 
@@ -110,7 +112,8 @@ class Renderer:
         signal.setitimer(signal.ITIMER_REAL, self.repr_seconds, self.repr_seconds)
         try:
             text = repr(value)
-            text = str.__getitem__(text, slice(0, room + 1))  # an exact str, whatever subclass __repr__ returned
+            text = str.__getitem__(text, slice(0, room + 40))  # an exact str, whatever subclass __repr__ returned
+            text = _ADDRESS.sub("", text)[: room + 1]  # "<X object at 0x7f…>": the address changes from run to run
         except _Slow:
             text = f"<{name}: __repr__ took longer than {self.repr_seconds:g} s>"
         except BaseException as exc:  # noqa: BLE001 - a failing __repr__ is shown, never raised into the trace
@@ -162,7 +165,9 @@ class Tracer:
     def _step(self, frame: Any, state: list, extra: dict) -> None:  # noqa: ANN401
         self.count += 1
         shown = {}
-        for name, value in list(frame.f_locals.items())[: self.max_vars]:
+        # ".0": a comprehension's hidden iterator argument, noise to a reader
+        names = [(n, v) for n, v in list(frame.f_locals.items()) if not n.startswith(".")]
+        for name, value in names[: self.max_vars]:
             text = self.show(value)
             if state[1].get(name) != text:
                 shown[name] = text
