@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -59,3 +60,12 @@ def assert_bad_input(proc: subprocess.CompletedProcess, *needles: str) -> None:
     assert "Traceback" not in proc.stderr
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
+
+
+def load_example(relative: str):  # noqa: ANN201 - the module
+    """A script under examples/ (not a package) imported by path, e.g. ``load_example("traces/paired.py")``."""
+    path = REPO / "examples" / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

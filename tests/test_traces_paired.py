@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import yaml
-from helpers import run_cli
+from helpers import load_example, run_cli
 from sweep_fixtures import GOOD_DOUBLE, TASKS, WRONG_DOUBLE
 
-REPO = Path(__file__).resolve().parents[1]
-
-
 def paired():
-    spec = importlib.util.spec_from_file_location("paired", REPO / "examples" / "traces" / "paired.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("traces/paired.py")
 
 
 def test_the_comparison_counts_tasks_with_the_same_failing_first_candidate(tmp_path):
