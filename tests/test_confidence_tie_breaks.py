@@ -8,6 +8,7 @@ import yaml
 from helpers import load_example, run_cli
 from sweep_fixtures import GOOD_DOUBLE, SNEAKY_DOUBLE, TASKS
 
+
 def tie_breaks():
     return load_example("confidence/tie_breaks.py")
 

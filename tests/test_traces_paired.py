@@ -8,6 +8,7 @@ import yaml
 from helpers import load_example, run_cli
 from sweep_fixtures import GOOD_DOUBLE, TASKS, WRONG_DOUBLE
 
+
 def paired():
     return load_example("traces/paired.py")
 
