@@ -86,7 +86,7 @@ class _Printed:
 
 def _trace(exc: BaseException) -> str:
     """The candidate's frames (``solution.py:LINE: in NAME``), as pytest's short tracebacks show them."""
-    lines = []
+    lines: list[str] = []
     try:
         for frame in traceback.extract_tb(exc.__traceback__):
             if os.path.basename(frame.filename) == "solution.py" or not lines and frame.filename.startswith("<"):
