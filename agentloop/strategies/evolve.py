@@ -26,7 +26,7 @@ import math
 import random
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -167,7 +167,7 @@ class Evolution:
             return (code, self.novelty.rejection(code)) if code is not None else (None, None)
         return adopt
 
-    async def _turn(self, role: str, parents: list[Turn], **options: object) -> Turn | None:
+    async def _turn(self, role: str, parents: list[Turn], **options: Any) -> Turn | None:
         try:
             return await self.run.turn(role, parents=parents, temperature=self.params.temperature,
                                        stages=self.stages, **options)
