@@ -151,8 +151,8 @@ def expand(spec: SweepFile, doc: YamlDoc, base: Path) -> tuple[Config, ...]:
     """Every configuration with its grid multiplied out, validated; names must be unique."""
     out: list[Config] = []
     for i, raw in enumerate(spec.configs):
-        for config in _grid(raw, i, doc):
-            out.append(_resolve(config, spec, i, doc, base))
+        for point in _grid(raw, i, doc):
+            out.append(_resolve(point, spec, i, doc, base))
     seen: set[str] = set()
     for config in out:
         if config.name in seen:
