@@ -263,8 +263,8 @@ class Run:
             uri = self._judge_uri()
             messages = self._renderer.render(template, {"task": task_view(self.task), **variables})
             try:
-                out: Structured[Any] = await complete_structured(Metered(self._meter, self._pool.get(uri), held, self._pool.calls), messages,
-                                                self._request("judge", seq), schema)
+                metered = Metered(self._meter, self._pool.get(uri), held, self._pool.calls)
+                out: Structured[Any] = await complete_structured(metered, messages, self._request("judge", seq), schema)
             except BudgetExhausted:
                 return Structured(None, (), "the token budget is spent: the judge was not asked", tuple(messages))
             except ModelError as exc:

@@ -189,7 +189,7 @@ class SolutionModule(types.ModuleType):
 
 def _stub(module: SolutionModule, name: str):  # noqa: ANN202
     def call(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
-        __tracebackhide__ = True  # noqa: F841 - pytest shows the test's line and the candidate's frames, not ours
+        __tracebackhide__ = True  # pytest shows the test's line and the candidate's frames, not ours
         return module._call(name, args, kwargs)
     call.__name__ = call.__qualname__ = name
     call.__module__ = "solution"
@@ -201,7 +201,7 @@ def _construct(cls: type, args: tuple, message: str) -> BaseException:
     for attempt in (lambda: cls(*args), lambda: cls(message), lambda: ValueError(message)):
         try:
             return attempt()
-        except Exception:  # noqa: BLE001, S112 - try the next form
+        except Exception:  # noqa: BLE001 - try the next form
             continue
     return RuntimeError(message)
 
@@ -273,7 +273,7 @@ class _Scrub:
     The candidate can write files there; this process must never import one of them.
     """
 
-    def pytest_configure(self, config) -> None:  # noqa: ANN001 - pytest hook
+    def pytest_configure(self, config) -> None:  # pytest hook
         """Drop the work folder from the import path."""
         here = os.path.realpath(os.getcwd())
         sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != here]

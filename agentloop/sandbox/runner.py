@@ -84,7 +84,7 @@ def _remap_imports(path_map: dict[str, str]) -> None:
 
     class Remapper:
         @staticmethod
-        def find_spec(name, path=None, target=None):  # noqa: ANN001, ANN205 - importlib's finder protocol
+        def find_spec(name, path=None, target=None):  # importlib's finder protocol
             if path is None:
                 return None
             mapped = [remap(p) for p in path]

@@ -150,7 +150,7 @@ class Server:
         if self.module is not None or self.failed is not None:
             return
         try:
-            import solution  # noqa: PLC0415 - the candidate, imported on first use only
+            import solution  # the candidate, imported on first use only
             self.module = solution
         except BaseException as exc:  # noqa: BLE001 - a candidate that fails to import fails the tests
             self.failed = {**_raised(exc), "trace": traceback.format_exc()[-TRACE_LIMIT:]}

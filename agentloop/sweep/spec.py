@@ -59,7 +59,7 @@ class ConfigSpec(_Strict):
     def _strategy_named(cls, value: Any) -> dict[str, Any]:
         value = {"name": value} if isinstance(value, str) else dict(value)
         if not isinstance(value.get("name"), str):
-            raise ValueError("a strategy needs a name")  # noqa: TRY004 - pydantic reports ValueError as a field error
+            raise ValueError("a strategy needs a name")  # ValueError, not TypeError: pydantic reports it as a field error
         return value
 
     @field_validator("grid")
