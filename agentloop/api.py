@@ -6,16 +6,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import ModelURIError, TaskFileError
+from .errors import InputError, ModelURIError, TaskFileError
 from .graph import TurnGraph
 from .models import Model, ModelPool, normalize_uri
 from .orchestrator import EventSink, execute
 from .result import RunResult
 from .runlock import RunLock
 from .store import Store
-from .task import Task
+from .task import Task, known_roles
 
 
 def resolve_models(task: Task, model: str | None = None) -> dict[str, str]:
@@ -35,41 +36,64 @@ def resolve_models(task: Task, model: str | None = None) -> dict[str, str]:
     return out
 
 
+def _models_of(task: Task, model: str | Model | None, models: Mapping[str, str | Model] | None,
+               pool: ModelPool | None) -> tuple[dict[str, str], ModelPool | None]:
+    """The URI of every role, and the pool that holds the model objects among them."""
+    if models is not None and model is not None:
+        raise InputError("give model (every role) or models (per role), not both")
+    if model is not None and not isinstance(model, str):  # a model object (ScriptedModel([...]), your own backend)
+        pool = pool or ModelPool()
+        return {"default": pool.add(model)}, pool
+    out = resolve_models(task, model)  # before the store: bad input must write nothing
+    try:
+        known_roles(dict(models or {}))
+    except ValueError as exc:
+        raise InputError(f"models: {exc}") from None
+    for role, given in (models or {}).items():
+        if isinstance(given, str):
+            try:
+                out[role] = normalize_uri(given, None)
+            except ModelURIError as exc:
+                raise InputError(f"models.{role}: {exc}") from None
+        else:
+            pool = pool or ModelPool()
+            out[role] = pool.add(given)
+    return out, pool
+
+
 def _open_store(store: Store | str | Path | None, *, create: bool = True) -> tuple[Store, bool]:
     return (store, False) if isinstance(store, Store) else (Store(store, create=create), True)
 
 
-async def arun(task: Task, model: str | Model | None = None, *, store: Store | str | Path | None = None,
-               seed: int | None = None, on_event: EventSink | None = None, pool: ModelPool | None = None,
-               stop_signals: tuple[int, ...] = ()) -> RunResult:
+async def arun(task: Task, model: str | Model | None = None, *, models: Mapping[str, str | Model] | None = None,
+               store: Store | str | Path | None = None, seed: int | None = None, on_event: EventSink | None = None,
+               pool: ModelPool | None = None, stop_signals: tuple[int, ...] = ()) -> RunResult:
     """Run ``task`` to the end and return its result; every turn is stored as it finishes.
 
     ``model`` is a model URI for every role (like ``--model``), or a model object such as
     ``ScriptedModel([...])`` (a run made with an in-memory model can be shown, not resumed).
+    ``models`` sets some roles only, over the task's own ``models``: a URI or a model object per
+    role (``default`` or a role name), e.g. ``{"solver": ScriptedModel([...]), "critic": "scripted:c.yaml"}``.
 
     Pass one ``ModelPool`` to several runs to load each model once and share it between them.
     With ``stop_signals`` (e.g. ``agentloop.signals.STOP_SIGNALS``, main thread only) the first
     such signal stops the run cleanly with status ``interrupted``.
     """
-    if model is not None and not isinstance(model, str):  # a model object (ScriptedModel([...]), your own backend)
-        pool = pool or ModelPool()
-        models = {"default": pool.add(model)}
-    else:
-        models = resolve_models(task, model)  # before the store: bad input must write nothing
+    uris, pool = _models_of(task, model, models, pool)
     db, owned = _open_store(store)
     try:
-        return await execute(task, store=db, models=models, seed=seed, on_event=on_event, pool=pool,
+        return await execute(task, store=db, models=uris, seed=seed, on_event=on_event, pool=pool,
                              stop_signals=stop_signals)
     finally:
         if owned:
             db.close()
 
 
-def run(task: Task, model: str | Model | None = None, *, store: Store | str | Path | None = None,
-        seed: int | None = None, on_event: EventSink | None = None, pool: ModelPool | None = None,
-        stop_signals: tuple[int, ...] = ()) -> RunResult:
+def run(task: Task, model: str | Model | None = None, *, models: Mapping[str, str | Model] | None = None,
+        store: Store | str | Path | None = None, seed: int | None = None, on_event: EventSink | None = None,
+        pool: ModelPool | None = None, stop_signals: tuple[int, ...] = ()) -> RunResult:
     """Blocking ``arun``."""
-    return asyncio.run(arun(task, model, store=store, seed=seed, on_event=on_event, pool=pool,
+    return asyncio.run(arun(task, model, models=models, store=store, seed=seed, on_event=on_event, pool=pool,
                             stop_signals=stop_signals))
 
 

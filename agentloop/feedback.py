@@ -19,6 +19,7 @@ from types import ModuleType
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from . import telemetry
 from .resources import search_path
 
 if TYPE_CHECKING:
@@ -150,7 +151,9 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
         config = kind.Config.model_validate(spec.options)
         started = time.monotonic()
         ctx = CheckContext(task=task, sandbox=sandbox, earlier=tuple(results), ask=ask)
-        fb: Feedback = await kind.check(code, config, ctx)
+        with telemetry.check(spec.kind) as span:
+            fb: Feedback = await kind.check(code, config, ctx)
+            telemetry.verdict(span, fb)
         # the isolation actually used, for the record (`show` displays it)
         details = {**fb.details, "isolation": fb.details.get("isolation") or sandbox.describe(task.language == "python")}
         results.append(Feedback(kind=spec.kind, passed=fb.passed, score=min(1.0, max(0.0, fb.score)),
