@@ -46,7 +46,7 @@ def _models_of(task: Task, model: str | Model | None, models: Mapping[str, str |
         return {"default": pool.add(model)}, pool
     out = resolve_models(task, model)  # before the store: bad input must write nothing
     try:
-        known_roles(dict(models or {}))
+        known_roles(dict(models or {}), variants=True)  # as in the task file: ROLE.NAME for more models of a role
     except ValueError as exc:
         raise InputError(f"models: {exc}") from None
     for role, given in (models or {}).items():
