@@ -38,6 +38,10 @@ def test_the_plugin_example_restarts_after_a_failed_repair(tmp_path):
     shown = cli_json(run_cli("show", "latest", "--json", cwd=tmp_path))
     assert [t["role"] for t in shown["turns"]] == ["solver", "critic", "refiner", "solver"]
     assert [t["parents"] for t in shown["turns"]][3] == []  # the fresh start builds on nothing
+    # the feedback-kind plugin (tools/docstrings.py) judged every candidate: only the last is documented
+    docs = [f for t in shown["turns"] for f in t["feedback"] if f["kind"] == "docstrings"]
+    assert [f["passed"] for f in docs] == [False, False, True]
+    assert docs[0]["details"]["undocumented"] == ["is_leap (line 1)"]
 
 
 def _plugin_task(make_task, source: str, script: dict, **strategy) -> Path:

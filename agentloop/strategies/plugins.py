@@ -18,17 +18,15 @@ is a ``LookupError`` with one line of text, which task and sweep validation turn
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import inspect
 import re
-import sys
-from functools import lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 
 from pydantic import BaseModel
+
+from ..resources import load_module_file
 
 GROUP = "agentloop.strategies"
 FOLDER = "strategies"
@@ -85,18 +83,9 @@ def checked(module: object, where: str) -> ModuleType:
     return module  # type: ignore[return-value]
 
 
-@lru_cache(maxsize=64)
 def _load_file(path: str, mtime_ns: int) -> ModuleType:
-    # keyed by path and mtime: a plugin edited between runs is reloaded, one loaded twice is not
-    digest = hashlib.sha1(f"{path}:{mtime_ns}".encode()).hexdigest()[:10]
-    spec = importlib.util.spec_from_file_location(f"agentloop_strategy_{Path(path).stem}_{digest}", path)
-    if spec is None or spec.loader is None:
-        raise LookupError(f"cannot load strategy plugin {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # before exec: pydantic resolves the module's postponed annotations
     try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        del sys.modules[spec.name]
+        module = load_module_file(path, mtime_ns, "agentloop_strategy")
+    except Exception as exc:  # a broken plugin is bad input, reported in one line, not a traceback
         raise LookupError(f"strategy plugin {path} failed to import: {type(exc).__name__}: {exc}") from None
     return checked(module, path)
