@@ -110,6 +110,19 @@ def traced_turn(complete: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def traced_hidden(verdict: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``hidden_verdict`` in an ``agentloop.hidden_tests`` span: its ``tests`` check is the hidden one."""
+    @functools.wraps(verdict)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _trace() is None:
+            return await verdict(*args, **kwargs)
+        with span("agentloop.hidden_tests") as recorder:
+            result = await verdict(*args, **kwargs)
+            recorder.set(**{"hidden_tests.passed": result["passed"], "hidden_tests.score": result["score"]})
+            return result
+    return wrapper
+
+
 def traced_run(execute: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap ``_execute(task, store, run_id, *, resumed, ...)`` in an ``agentloop.run`` span."""
     @functools.wraps(execute)

@@ -13,12 +13,12 @@ import textwrap
 
 import pytest
 from faultserver import FaultServer, Ok
-from helpers import BAD_FIZZ, FIZZ_TESTS, GOOD_FIZZ
+from helpers import BAD_FIZZ, FIZZ_HIDDEN, FIZZ_TESTS, GOOD_FIZZ
 
 pytest.importorskip("opentelemetry.sdk", reason="needs opentelemetry-sdk (the test extra)")
 
 TASK = {"name": "fizzbuzz", "prompt": "Write fizzbuzz(n).", "entry_point": "fizzbuzz",
-        "feedback": [{"kind": "compile"}, {"kind": "tests", "code": FIZZ_TESTS}],
+        "feedback": [{"kind": "compile"}, {"kind": "tests", "code": FIZZ_TESTS}], "hidden_tests": FIZZ_HIDDEN,
         "strategy": {"name": "refine", "max_turns": 2}}
 
 TRACED = textwrap.dedent("""\
@@ -89,8 +89,11 @@ def test_a_run_is_a_span_tree_with_tokens_cost_roles_and_verdicts(tmp_path):
     assert run["attributes"]["agentloop.status"] == "solved" and run["attributes"]["agentloop.turns"] == 3
     assert run["attributes"]["gen_ai.usage.input_tokens"] == out["prompt"]
     turns = children(run, "agentloop.turn")
+    [hidden] = children(run, "agentloop.hidden_tests")  # the submission's hidden tests: not one of a turn's checks
+    assert hidden["attributes"]["agentloop.hidden_tests.passed"] is True
+    assert [c["attributes"]["agentloop.check.kind"] for c in children(hidden, "agentloop.check")] == ["tests"]
     assert [t["attributes"]["agentloop.role"] for t in turns] == ["solver", "critic", "refiner"]
-    assert all(by_id[s["parent"]]["name"] == "agentloop.turn" for s in spans
+    assert all(by_id[s["parent"]]["name"] in ("agentloop.turn", "agentloop.hidden_tests") for s in spans
                if s["name"] in ("agentloop.model_call", "agentloop.check"))
     [call] = children(turns[0], "agentloop.model_call")
     attrs = call["attributes"]
