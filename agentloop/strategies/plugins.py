@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from importlib.metadata import entry_points
+from functools import lru_cache
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import ModuleType
 
@@ -54,12 +55,18 @@ def from_folder(name: str, task_dir: Path | None) -> ModuleType | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _entry_points() -> dict[str, EntryPoint]:
+    # read once per process: scanning every installed distribution takes ~30 ms, and a sweep looks
+    # its strategy up for every run it plans and starts
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
 def from_entry_point(name: str) -> ModuleType | None:
     """The plugin an installed distribution registers as entry point ``name`` of ``agentloop.strategies``."""
-    found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
-    if not found:
+    point = _entry_points().get(name)
+    if point is None:
         return None
-    point = found[0]
     try:
         module = point.load()
     except Exception as exc:  # a broken plugin is bad input, reported in one line, not a traceback
@@ -70,7 +77,7 @@ def from_entry_point(name: str) -> ModuleType | None:
 
 def entry_point_names() -> list[str]:
     """The names installed distributions register in the ``agentloop.strategies`` group."""
-    return sorted({ep.name for ep in entry_points(group=GROUP)})
+    return sorted(_entry_points())
 
 
 def checked(module: object, where: str) -> ModuleType:
