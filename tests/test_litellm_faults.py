@@ -209,7 +209,7 @@ async def test_pacer_spaces_starts_to_the_rate_limit():
 
 
 async def test_a_local_server_needs_no_api_key(server, monkeypatch):
-    """`litellm:openai/NAME?api_base=…` as the README documents it, with OPENAI_API_KEY unset."""
+    """`litellm:openai/NAME?api_base=…` as docs/models.md documents it, with OPENAI_API_KEY unset."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     server.script(Ok(content="keyless"))
     reply, _ = await call(ModelPool().get(f"litellm:openai/fault?api_base={server.url}"))
