@@ -3,9 +3,10 @@
 Nothing here is imported or costs anything unless the OpenTelemetry API package is importable
 (``pip install opentelemetry-api``); then each run is one span ``agentloop.run``, each turn a child
 ``agentloop.turn``, and each model call (``agentloop.model_call``) and check (``agentloop.check``)
-a child of its turn. Where the spans go is the application's choice, as OpenTelemetry intends: a
-library only uses the global tracer provider, which stays a no-op until the application (or
-``opentelemetry-instrument``) installs an SDK and an exporter (docs/telemetry.md).
+a child of its turn (the submission's hidden tests: ``agentloop.hidden_tests``). Where the spans go
+is the application's choice, as OpenTelemetry intends: a library only uses the global tracer
+provider, and until the application (or ``opentelemetry-instrument``) installs one, agentloop
+makes no span at all (docs/telemetry.md).
 
 Attribute names follow OpenTelemetry's GenAI semantic conventions where one exists
 (``gen_ai.request.model``, ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``), and are
