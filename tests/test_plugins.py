@@ -92,7 +92,7 @@ def test_resume_finds_the_plugin_next_to_the_task_from_another_folder(make_task,
     assert out["status"] == "solved" and out["turns"] == 4
 
 
-def _dist(site: Path, name: str, module: str, source: str) -> None:
+def _dist(site: Path, name: str, module: str, source: str, entry: str = "twice") -> None:
     """An installed distribution as pip leaves it: the package and its dist-info with entry_points.txt."""
     (site / name).mkdir(parents=True)
     (site / name / "__init__.py").write_text("")
@@ -100,7 +100,7 @@ def _dist(site: Path, name: str, module: str, source: str) -> None:
     info = site / f"{name}-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[agentloop.strategies]\ntwice = {name}.{module}\n")
+    (info / "entry_points.txt").write_text(f"[agentloop.strategies]\n{entry} = {name}.{module}\n")
 
 
 def _cli(*args: str, cwd: Path, site: Path) -> subprocess.CompletedProcess:
@@ -145,3 +145,12 @@ def test_a_sweep_accepts_a_plugin_and_validates_its_params(tmp_path):
     (tmp_path / "grid.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     assert_bad_input(run_cli("sweep", "grid.yaml", "--out", "out2", cwd=tmp_path),
                      "grid.yaml", "configs[0].strategy.samplez: unknown key")
+
+
+def test_an_entry_point_never_replaces_a_built_in_strategy(make_task, tmp_path):
+    site = tmp_path / "site"
+    _dist(site, "agentloop_shadow", "strategy", TWICE, entry="refine")
+    path = make_task({"solver": [BAD_FIZZ], "critic": ["5 must give Buzz"], "refiner": [GOOD_FIZZ]})
+    proc = _cli("run", str(path), "--json", cwd=tmp_path, site=site)
+    assert proc.returncode == 0, proc.stderr
+    assert cli_json(proc)["turns"] == 3  # refine's solver, critic, refiner: not the plugin's two samples
