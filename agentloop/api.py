@@ -14,6 +14,7 @@ from .models import Model, ModelPool, normalize_uri
 from .orchestrator import EventSink, execute
 from .result import RunResult
 from .runlock import RunLock
+from .status import RunStatus
 from .store import Store
 from .task import Task
 
@@ -83,7 +84,7 @@ def load_run(run_id: str, *, store: Store | str | Path | None = None) -> tuple[d
         if owned:
             db.close()
     graph = TurnGraph.from_turns(turns)
-    result = RunResult.from_json(record.result, graph) if record.result and record.status != "error" else None
+    result = RunResult.from_json(record.result, graph) if record.result and record.status != RunStatus.ERROR else None
     return record.__dict__, result, graph
 
 
@@ -112,7 +113,7 @@ async def resume_stored(db: Store, run_id: str, *, pool: ModelPool | None = None
     """
     with RunLock(db.path, run_id):
         record = db.get_run(run_id)
-        if record.status in ("solved", "unsolved") and record.result is not None:
+        if record.status.finished and record.result is not None:
             return RunResult.from_json(record.result, TurnGraph.from_turns(db.turns(run_id)))
         task = Task.from_dict(record.task, base_dir=record.task_dir, label=f"run {run_id}")
         return await execute(task, store=db, models=record.models, seed=record.seed, run_id=run_id,

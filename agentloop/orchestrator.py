@@ -32,6 +32,7 @@ from .roles import ROLE_SPECS, context_for, conversation, task_view
 from .runlock import RunLock
 from .siblings import Siblings
 from .signals import Interrupted, SignalStop
+from .status import RunStatus
 from .structured import Structured, complete_structured
 from .validators import validate
 from .sandbox import Sandbox
@@ -349,13 +350,13 @@ async def _drive_and_score(run: Run, sandbox: Sandbox) -> tuple[str, str | None,
 def _record(run: Run, store: Store, stop_reason: str, error: str | None, hidden: dict[str, Any] | None) -> RunResult:
     """Store how the run ended and emit its end event."""
     best = run.chosen or run.graph.best()
-    if stop_reason == "interrupted":
-        status = "interrupted"
+    if stop_reason == "interrupted":  # the stop reasons "interrupted" and "error" name the status they lead to
+        status = RunStatus.INTERRUPTED
     elif error is not None:
-        status = "error"
+        status = RunStatus.ERROR
     else:
         solved = best is not None and best.passed and (hidden is None or hidden["passed"])
-        status = "solved" if solved else "unsolved"
+        status = RunStatus.SOLVED if solved else RunStatus.UNSOLVED
     result = RunResult.build(run_id=run.run_id, task=run.task.name, status=status, best=best, graph=run.graph,
                              seconds=run.seconds(), hidden=hidden, stop_reason=stop_reason, error=error)
     store.finish_run(run.run_id, status=status, stop_reason=stop_reason, error=error, seconds=result.seconds,

@@ -20,11 +20,12 @@ from ..graph import Turn
 from ..hidden import hidden_verdict
 from ..models import ModelCalls, ModelPool
 from ..sandbox import Sandbox
+from ..status import RunStatus
 from ..store import Store
 from ..task import Task
 from .ledger import Ledger
 
-FINISHED = ("solved", "unsolved")
+FINISHED = tuple(s for s in RunStatus if s.finished)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..graph import Turn, TurnGraph
 from ..metrics import compute, model_calls
+from ..status import RunStatus
 from ..store import RunRecord
 
 
@@ -100,7 +101,7 @@ class RunFacts:
 def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, config: str, seed: int) -> RunFacts:
     """Reduce a finished stored run and its candidates' hidden verdicts to ``RunFacts``."""
     result = record.result or {}
-    submitted = bool((result.get("hidden_tests") or {}).get("passed", False)) and record.status != "error"
+    submitted = bool((result.get("hidden_tests") or {}).get("passed", False)) and record.status != RunStatus.ERROR
     graph = TurnGraph.from_turns(turns)
     usage, spent = graph.usage(), compute(graph, record.seconds)
     cands = graph.candidates()
