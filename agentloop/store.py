@@ -67,6 +67,19 @@ _MIGRATIONS = [
     """
     ALTER TABLE turns ADD COLUMN base_seq INTEGER;
     """,
+    # 4: the sweep ledger (sweep/ledger.py): which run answers which (task, configuration, seed) key.
+    # IF NOT EXISTS: a store a sweep used at version 3 already has the table, made by the ledger itself
+    """
+    CREATE TABLE IF NOT EXISTS sweep_runs (
+        key TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        task_name TEXT NOT NULL,
+        config TEXT NOT NULL,
+        seed INTEGER,
+        hidden_json TEXT,
+        created REAL NOT NULL
+    );
+    """,
 ]
 
 

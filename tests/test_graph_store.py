@@ -63,7 +63,7 @@ def test_store_is_wal_and_versioned(tmp_path):
     Store(tmp_path / "s.db").close()
     with sqlite3.connect(tmp_path / "s.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
     Store(tmp_path / "s.db").close()  # reopening runs no migration twice
 
 
@@ -79,3 +79,25 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_its_runs(tmp_path):
     assert store.get_run("r0").attempts == 1 and store.turn_attempts("r0") == [(1, 1)]
     assert store.start_attempt("r0") == 2 and store.get_run("r0").status == "running"
     store.close()
+
+
+@pytest.mark.parametrize("ledger_made_it", [False, True])
+def test_a_version_3_store_gets_the_sweep_ledger_table(tmp_path, ledger_made_it):
+    # before version 4 the sweep ledger created sweep_runs itself: a store may have it or not
+    from agentloop.store import _MIGRATIONS
+    from agentloop.sweep.ledger import Ledger
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.executescript("".join(_MIGRATIONS[:3]) + "PRAGMA user_version = 3;")
+        if ledger_made_it:
+            conn.executescript(_MIGRATIONS[3])
+            conn.execute("INSERT INTO sweep_runs (key, run_id, task_name, config, seed, created)"
+                         " VALUES ('k0', 'r0', 't', 'c', 1, 0)")
+    store = Store(tmp_path / "old.db")
+    ledger = Ledger(store)
+    ledger.record("k1", "r1", task="t", config="c", seed=2)
+    assert ledger.lookup("k1") == ("r1", None)
+    assert ledger.lookup("k0") == (("r0", None) if ledger_made_it else None)
+    ledger.close()
+    store.close()
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
