@@ -196,10 +196,6 @@ class Store:
             raise RunNotFoundError(f"no run '{run_id}' in {self.path}")
         return row[0][0]
 
-    def turn_attempts(self, run_id: str) -> list[tuple[int, int]]:
-        """(seq, attempt) of every stored turn of the run, in order."""
-        return self._db.execute("SELECT seq, attempt FROM turns WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
-
     def finish_run(self, run_id: str, *, status: RunStatus, stop_reason: str | None, error: str | None,
                    seconds: float, result: dict[str, Any] | None) -> None:
         """Record how a run ended (``error`` runs stay resumable)."""

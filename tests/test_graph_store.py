@@ -41,6 +41,12 @@ def test_graph_rejects_unknown_parents():
         TurnGraph().add(make_turn(2, ["t1"]))
 
 
+def attempts(path, run_id: str) -> list[tuple[int, int]]:
+    """(step, attempt that wrote it) of each stored turn, as the store file holds them."""
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT seq, attempt FROM turns WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
+
+
 def test_store_round_trips_turns_and_a_re_recorded_step_is_not_stored_twice(tmp_path):
     store = Store(tmp_path / "s.db")
     store.create_run("r1", {"name": "t"}, None, {"default": "scripted:x"}, 7)
@@ -53,7 +59,7 @@ def test_store_round_trips_turns_and_a_re_recorded_step_is_not_stored_twice(tmp_
     assert store.add_turn("r1", again, 2.0, attempt=2) == turn
     assert [t.to_dict() for t in store.turns("r1")] == [turn.to_dict()]
     store.add_turn("r1", make_turn(2, ["t1"]), 3.0, attempt=2)
-    assert store.turn_attempts("r1") == [(1, 1), (2, 2)]
+    assert attempts(store.path, "r1") == [(1, 1), (2, 2)]
     record = store.get_run("r1")
     assert (record.status, record.seconds, record.seed, record.attempts) == ("running", 3.0, 7, 2)
     store.close()
@@ -76,7 +82,7 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_its_runs(tmp_path):
         conn.execute("INSERT INTO turns VALUES ('r0', 1, ?, 'solver', NULL, 1, 1, 0)",
                      (json.dumps(make_turn(1).to_dict()),))
     store = Store(tmp_path / "old.db")
-    assert store.get_run("r0").attempts == 1 and store.turn_attempts("r0") == [(1, 1)]
+    assert store.get_run("r0").attempts == 1 and attempts(store.path, "r0") == [(1, 1)]
     assert store.start_attempt("r0") == 2 and store.get_run("r0").status == "running"
     store.close()
 
