@@ -94,7 +94,7 @@ def rivals(graph: TurnGraph, turn: Turn) -> list[Turn]:
         if parent.id not in ancestors:
             ancestors[parent.id] = parent
             frontier.extend(parent.parents)
-    older = sorted((t for t in ancestors.values() if t.writes_code), key=lambda t: t.seq)
+    older = sorted((t for t in ancestors.values() if t.produces_candidate), key=lambda t: t.seq)
     return siblings + older
 
 
@@ -138,7 +138,7 @@ def critique_lines(record: dict[str, Any], graph: TurnGraph, min_score: float) -
         if not critics or refined.candidate is None or (refined.score or 0.0) < min_score:
             continue
         critic = max(critics, key=lambda t: t.seq)  # the one the refinement answers
-        before = next((graph[p] for p in critic.parents if graph[p].writes_code), None)
+        before = next((graph[p] for p in critic.parents if graph[p].produces_candidate), None)
         if before is None or before.candidate is None:
             continue
         yield {"task": {"name": task["name"], "prompt": task["prompt"], "language": task.get("language", "python")},

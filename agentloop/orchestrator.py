@@ -135,7 +135,7 @@ class Run:
             raise
         held[0] = self._meter.settle(held[0], completion.usage.total)  # what it spent, held until committed
         candidate, feedback, score, side = None, (), None, []
-        if spec.writes_code:
+        if spec.produces_candidate:
             candidate, repeat = adopt(completion.text) if adopt else (
                 extract_code(completion.text, self.task.language, self.task.entry_point)
                 if self.task.output == "code" else completion.text.strip() or None, None)
@@ -249,7 +249,7 @@ class Run:
         # a code reply ends where its code block closes: nothing after it is ever read
         return Request(role=role, max_tokens=max_tokens, temperature=temperature,
                        seed=None if self.seed is None else self.seed + seq, timeout_s=timeout,
-                       stop_at_fence=spec.writes_code and self.task.output == "code")
+                       stop_at_fence=spec.produces_candidate and self.task.output == "code")
 
     async def _check(self, candidate: str | None, seq: int, side: list[Completion], held: list[int],
                      stages: Stages | None) -> list[Feedback]:

@@ -132,7 +132,7 @@ def _curve(turns: list[Turn], hidden: dict[str, bool], submitted: bool) -> tuple
         if flops is not None and not turn.model.startswith("agentloop:"):
             flops = None if turn.usage.flops is None else flops + turn.usage.flops
         end = max(end, turn.started + turn.seconds - start)
-        if turn.writes_code:
+        if turn.produces_candidate:
             if best is None or (turn.passed, turn.score or 0.0, turn.seq) > (best.passed, best.score or 0.0, best.seq):
                 best = turn
             points.append(Point(index=len(points) + 1, tokens=tokens, seconds=round(end, 3), passed=hidden[best.id],
