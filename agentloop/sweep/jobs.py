@@ -4,8 +4,8 @@ The same ``execute_job`` runs in the driver (local executor) and on a Ray worker
 scratch store whose rows are then copied into the driver's store), so both executors give the
 same results. Scoring runs ``hidden_verdict``, the function the orchestrator scores a run's
 submission with, on every distinct candidate when asked to, after the run has finished: no
-agent ever sees these verdicts. A run left unfinished is resumed through ``resume_stored``,
-the path ``agentloop resume`` takes, under the run's lock.
+agent ever sees these verdicts. A run left unfinished is resumed through ``aresume``, the path
+``agentloop resume`` takes, under the run's lock.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..api import arun, resume_stored
+from ..api import aresume, arun
 from ..errors import RunNotFoundError
 from ..graph import Turn
 from ..hidden import hidden_verdict
@@ -75,7 +75,7 @@ async def execute_job(job: Job, *, store: Store, ledger: Ledger, shared: ModelPo
             # A score of the unfinished run is stale once it goes on: forget it first, so a kill between
             # the resume and the new score leaves "not scored", never the old verdicts.
             ledger.unscore(job.key)
-            await resume_stored(store, run_id, pool=pool)  # under the run's lock, as `agentloop resume`
+            await aresume(run_id, store=store, pool=pool)  # under the run's lock, as `agentloop resume`
         else:
             def remember(event: dict[str, Any]) -> None:
                 if event["event"] == "start":  # the run row exists: map the key to it before any turn
