@@ -84,7 +84,7 @@ def conversation(parents: list[Turn], new: list[dict[str, str]]) -> list[dict[st
     history = [*last.messages, {"role": "assistant", "content": last.output}]
     head, rest = history[:2], history[2:]
     size = sum(len(m["content"]) for m in head + rest + new)
-    cut = 0  # drop pairs from the front, keeping a running size: re-summing per pair was quadratic
+    cut = 0  # drop pairs from the front, keeping a running size: re-summing per pair would be quadratic
     goal = HISTORY_CHARS * TRIM_TO if size > HISTORY_CHARS else HISTORY_CHARS
     while len(rest) - cut > 1 and size > goal:
         size -= len(rest[cut]["content"]) + len(rest[cut + 1]["content"])
