@@ -102,7 +102,7 @@ def load_run(run_id: str, *, store: Store | str | Path | None = None) -> tuple[d
             db.close()
     graph = TurnGraph.from_turns(turns)
     result = RunResult.from_json(record.result, graph) if record.result and record.status != RunStatus.ERROR else None
-    return record.__dict__, result, graph
+    return record.to_dict(), result, graph
 
 
 async def aresume(run_id: str, *, store: Store | str | Path | None = None, on_event: EventSink | None = None,

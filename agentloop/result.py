@@ -42,7 +42,7 @@ class RunResult:
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` object of SPEC §2 (plus ``stop_reason`` and ``error``)."""
-        return {"run_id": self.run_id, "task": self.task, "status": self.status, "solution": self.solution,
+        return {"run_id": self.run_id, "task": self.task, "status": str(self.status), "solution": self.solution,
                 "score": self.score, "turns": self.turns,
                 "tokens": {"prompt": self.tokens.prompt_tokens, "completion": self.tokens.completion_tokens,
                            "cached": self.tokens.cached_tokens},

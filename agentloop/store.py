@@ -17,7 +17,7 @@ import os
 import sqlite3
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -108,6 +108,15 @@ class RunRecord:
     result: dict[str, Any] | None
     created: float
     attempts: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as plain data (``load_run``'s record, a run copied between stores)."""
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, "status": str(self.status)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        """Inverse of ``to_dict``."""
+        return cls(**{**data, "status": RunStatus(data["status"])})
 
 
 class Store:

@@ -7,7 +7,7 @@ exactly what ``agentloop sweep`` drew.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from statistics import mean
 from typing import Any
 
@@ -38,7 +38,7 @@ class ConfigInfo:
 
     def to_dict(self) -> dict[str, str]:
         """Plain data (results.json)."""
-        return dict(self.__dict__)
+        return asdict(self)
 
 
 def by_config_task(runs: list[RunFacts]) -> dict[tuple[str, str], list[RunFacts]]:

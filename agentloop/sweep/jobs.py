@@ -21,7 +21,7 @@ from ..hidden import hidden_verdict
 from ..models import ModelCalls, ModelPool
 from ..sandbox import Sandbox
 from ..status import RunStatus
-from ..store import Store
+from ..store import RunRecord, Store
 from ..task import Task
 from .ledger import Ledger
 
@@ -128,24 +128,23 @@ def _wanted(job: Job, store: Store, run_id: str) -> list[Turn]:
 
 def export_run(store: Store, run_id: str) -> dict[str, Any]:
     """A stored run as plain data (record and turns), to copy into another store."""
-    record = store.get_run(run_id)
-    return {"record": record.__dict__, "turns": [t.to_dict() for t in store.turns(run_id)]}
+    return {"record": store.get_run(run_id).to_dict(), "turns": [t.to_dict() for t in store.turns(run_id)]}
 
 
 def import_run(store: Store, data: dict[str, Any]) -> str:
     """Copy an exported run into ``store``: creates it if new, adds the turns it lacks, finishes it."""
-    rec = data["record"]
-    run_id = rec["id"]
+    rec = RunRecord.from_dict(data["record"])
+    run_id = rec.id
     try:
         have = {t.seq for t in store.turns(store.get_run(run_id).id)}
     except RunNotFoundError:  # a run the driver has not seen yet
-        store.create_run(run_id, rec["task"], rec["task_dir"], rec["models"], rec["seed"])
+        store.create_run(run_id, rec.task, rec.task_dir, rec.models, rec.seed)
         have = set()
     for turn in data["turns"]:
         if turn["seq"] not in have:
-            store.add_turn(run_id, Turn.from_dict(turn), rec["seconds"])
-    store.finish_run(run_id, status=rec["status"], stop_reason=rec["stop_reason"], error=rec["error"],
-                     seconds=rec["seconds"], result=rec["result"])
+            store.add_turn(run_id, Turn.from_dict(turn), rec.seconds)
+    store.finish_run(run_id, status=rec.status, stop_reason=rec.stop_reason, error=rec.error,
+                     seconds=rec.seconds, result=rec.result)
     return run_id
 
 

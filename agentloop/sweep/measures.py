@@ -9,7 +9,7 @@ stopped there (the best so far by the visible checks) passes the hidden tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from ..graph import Turn, TurnGraph
@@ -85,9 +85,9 @@ class RunFacts:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (results.json), with the derived ``tokens`` and ``wall_s`` spelled out."""
-        out = {k: v for k, v in self.__dict__.items() if k != "curve"}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "curve"}
         out.update(tokens=self.tokens, wall_s=self.wall_s)
-        out["curve"] = [p.__dict__ for p in self.curve]
+        out["curve"] = [asdict(p) for p in self.curve]
         return out
 
     @classmethod
