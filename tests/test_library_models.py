@@ -1,4 +1,4 @@
-"""The library call with per-role models: ``agentloop.run(task, models={role: URI or model object})``."""
+"""The library call with in-memory models per role: ``agentloop.run(task, {"default": ..., ROLE: URI or model})``."""
 
 from __future__ import annotations
 
@@ -16,33 +16,29 @@ def test_each_role_gets_its_own_in_memory_scripted_model(tmp_path):
     task = agentloop.Task.from_dict(TASK)
     solver, critic, refiner = (agentloop.ScriptedModel([BAD_FIZZ]), agentloop.ScriptedModel(["5 must give Buzz"]),
                                agentloop.ScriptedModel([GOOD_FIZZ]))
-    result = agentloop.run(task, models={"solver": solver, "critic": critic, "refiner": refiner},
-                           store=tmp_path / "s.db")
+    result = agentloop.run(task, {"default": solver, "critic": critic, "refiner": refiner}, store=tmp_path / "s.db")
     assert result.status == "solved"
     assert [(t.role, t.model) for t in result.graph.turns()] == [
         ("solver", solver.uri), ("critic", critic.uri), ("refiner", refiner.uri)]
 
 
-def test_models_set_some_roles_over_the_task_file_and_mix_uris_with_objects(tmp_path):
+def test_uris_and_model_objects_mix(tmp_path):
     (tmp_path / "critic.yaml").write_text(yaml.safe_dump(["5 must give Buzz"]))
-    (tmp_path / "task.yaml").write_text(yaml.safe_dump({**TASK, "models": {"default": "scripted:critic.yaml"}}))
-    task = agentloop.Task.from_yaml(tmp_path / "task.yaml")
-    (tmp_path / "refiner.yaml").write_text(yaml.safe_dump([GOOD_FIZZ]))
-    solver = agentloop.ScriptedModel([BAD_FIZZ])
-    result = agentloop.run(task, models={"solver": solver, "refiner": f"scripted:{tmp_path / 'refiner.yaml'}"},
+    solver, refiner = agentloop.ScriptedModel([BAD_FIZZ]), agentloop.ScriptedModel([GOOD_FIZZ])
+    result = agentloop.run(agentloop.Task.from_dict(TASK),
+                           {"default": solver, "critic": f"scripted:{tmp_path / 'critic.yaml'}", "refiner": refiner},
                            store=tmp_path / "s.db")
     assert result.status == "solved"
     models = [t.model for t in result.graph.turns()]
-    assert models[0] == solver.uri and models[1].endswith("critic.yaml") and models[2].endswith("refiner.yaml")
+    assert models[0] == solver.uri and models[1] == f"scripted:{tmp_path / 'critic.yaml'}" and models[2] == refiner.uri
 
 
-def test_bad_models_are_input_errors_and_write_nothing(tmp_path):
+def test_a_misspelt_role_or_a_missing_file_is_an_error_that_writes_nothing(tmp_path):
     task = agentloop.Task.from_dict(TASK)
     store = tmp_path / "s.db"
-    with pytest.raises(agentloop.InputError, match="models: unknown role 'writer'"):
-        agentloop.run(task, models={"writer": agentloop.ScriptedModel(["x"])}, store=store)
-    with pytest.raises(agentloop.InputError, match="not both"):
-        agentloop.run(task, agentloop.ScriptedModel(["x"]), models={"solver": "scripted:x.yaml"}, store=store)
-    with pytest.raises(agentloop.InputError, match="models.critic: .*file not found"):
-        agentloop.run(task, models={"critic": "scripted:missing.yaml"}, store=store)
+    model = agentloop.ScriptedModel([GOOD_FIZZ])
+    with pytest.raises(ValueError, match="unknown role 'critc'"):  # silently unused before: the critic kept its model
+        agentloop.run(task, {"default": model, "critc": agentloop.ScriptedModel(["x"])}, store=store)
+    with pytest.raises(agentloop.InputError, match="file not found"):
+        agentloop.run(task, {"default": model, "critic": "scripted:missing.yaml"}, store=store)
     assert not store.exists()

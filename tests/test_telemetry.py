@@ -36,9 +36,9 @@ TRACED = textwrap.dedent("""\
     import agentloop
     config = json.loads(sys.argv[1])
     task = agentloop.Task.from_dict(config["task"])
-    models = {"solver": config["solver"], "critic": agentloop.ScriptedModel(["5 must give Buzz"]),
+    models = {"default": config["solver"], "critic": agentloop.ScriptedModel(["5 must give Buzz"]),
               "refiner": agentloop.ScriptedModel([config["good"]])}
-    result = agentloop.run(task, models=models, store=config["store"])
+    result = agentloop.run(task, models, store=config["store"])
     spans = [{"name": s.name, "id": s.context.span_id, "parent": s.parent.span_id if s.parent else None,
               "attributes": dict(s.attributes)} for s in exporter.get_finished_spans()]
     print(json.dumps({"status": result.status, "prompt": result.tokens.prompt_tokens, "spans": spans}))

@@ -39,10 +39,6 @@ class Params(BaseModel):
     tie_break: TieBreak = "latest"  # among equally good nodes, the most confident (selection.py)
 
 
-class _Solved(Exception):
-    pass
-
-
 async def _expand(run: Run, node: Turn, params: Params) -> list[Turn]:
     critique = await run.maybe_turn("critic", parents=[node])
     if critique is None:

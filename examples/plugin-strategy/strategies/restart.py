@@ -36,5 +36,4 @@ async def run(run, params: Params) -> str:
             best = await run.turn("refiner", parents=[best, critique])
         if best.passed:
             return "solved"
-        run.emit("restart", after=best.id)  # an event for on_event listeners: this start is given up
     return "restarts"
