@@ -19,7 +19,7 @@ from .result import RunResult
 from .runlock import RunLock
 from .status import RunStatus
 from .store import Store
-from .task import Task
+from .task import Task, known_roles
 
 
 def resolve_models(task: Task, model: str | None = None) -> dict[str, str]:
@@ -54,6 +54,7 @@ def _chosen_models(task: Task, model: ModelChoice | None, pool: ModelPool | None
     chosen = model if isinstance(model, Mapping) else {"default": model}
     if "default" not in chosen:
         raise ValueError(f"a model per role needs a 'default' entry (got {', '.join(chosen)})")
+    known_roles(dict(chosen), variants=True)  # as in a task file: a misspelt role is an error, not ignored
     pool = pool or ModelPool()  # a model object (ScriptedModel([...]), your own backend) goes in the pool
     return {role: normalize_uri(m, None) if isinstance(m, str) else pool.add(m) for role, m in chosen.items()}, pool
 

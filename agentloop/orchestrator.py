@@ -40,6 +40,7 @@ from .sandbox import Sandbox
 from .store import Store
 from .strategies import get_strategy
 from .task import FeedbackSpec, Task
+from .telemetry import traced_run, traced_turn
 
 # a strategy's reading of a code reply: (candidate, rejection), the rejection standing in for the checks
 Adopter = Callable[[str], tuple[str | None, Feedback | None]]
@@ -124,10 +125,10 @@ class Run:
         finally:
             self._meter.release(sum(held))
 
+    @traced_turn
     async def _complete_turn(self, role: str, seq: int, parents: list[Turn], uri: str, model: Any,
                              messages: list[dict[str, str]], request: Request, held: list[int], *,
                              reject_repeats: bool, advisory_tests: str | None, adopt: Adopter | None, stages: Stages | None) -> Turn:
-        spec = ROLE_SPECS[role]
         try:
             completion = await self._siblings.complete(model, messages, request)
         except ModelError:
@@ -136,7 +137,7 @@ class Run:
             raise
         held[0] = self._meter.settle(held[0], completion.usage.total)  # what it spent, held until committed
         candidate, feedback, score, side = None, (), None, []
-        if spec.produces_candidate:
+        if ROLE_SPECS[role].produces_candidate:
             candidate, repeat = adopt(completion.text) if adopt else (
                 extract_code(completion.text, self.task.language, self.task.entry_point)
                 if self.task.output == "code" else completion.text.strip() or None, None)
@@ -182,8 +183,7 @@ class Run:
 
     async def run_tests(self, code: str, tests: str) -> Feedback:
         """Run pytest ``tests`` (e.g. model-written ones) against ``code`` in the sandbox."""
-        [fb] = await run_checks(code, self.task, self._sandbox, specs=[FeedbackSpec(kind="tests", code=tests)])
-        return fb
+        return (await run_checks(code, self.task, self._sandbox, specs=[FeedbackSpec(kind="tests", code=tests)]))[0]
 
     async def _advisory(self, code: str, tests: str) -> Feedback:
         fb = await self.run_tests(code, tests)
@@ -311,6 +311,7 @@ async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int
         return await _execute(task, store, run_id, resumed=False, **options)
 
 
+@traced_run
 async def _execute(task: Task, store: Store, run_id: str, *, resumed: bool, models: dict[str, str],
                    seed: int | None, on_event: EventSink | None, pool: ModelPool | None,
                    validators: tuple[Callable[[str], Any], ...], stop_signals: tuple[int, ...]) -> RunResult:
@@ -340,8 +341,7 @@ async def _execute(task: Task, store: Store, run_id: str, *, resumed: bool, mode
 async def _drive_and_score(run: Run, sandbox: Sandbox) -> tuple[str, str | None, dict[str, Any] | None]:
     """(stop reason, error, hidden-test verdict) of driving the strategy to its end."""
     try:
-        stop_reason = await _drive(run)
-        return stop_reason, None, await _hidden_tests(run, sandbox)
+        return await _drive(run), None, await _hidden_tests(run, sandbox)
     except RunError as exc:
         return "error", str(exc), None
 
@@ -365,7 +365,7 @@ def _record(run: Run, store: Store, stop_reason: str, error: str | None, hidden:
 
 
 async def _drive(run: Run) -> str:
-    strategy = get_strategy(run.task.strategy.name)
+    strategy = get_strategy(run.task.strategy.name, run.task.source_dir)
     params = strategy.Params.model_validate(run.task.strategy.params)
     budget = run.task.budget
     left = None if budget.max_seconds is None else max(0.0, budget.max_seconds - run.seconds())

@@ -74,9 +74,10 @@ def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None
     """A human summary of a run and its graph of turns."""
     graph = graph if graph is not None else result.graph
     if result is not None:
-        head = (f"run {result.run_id}  {result.task}  {result.status.upper()}  score {result.score}  "
+        score = "n/a (no candidate)" if result.score is None else result.score  # never a bare None
+        head = (f"run {result.run_id}  {result.task}  {result.status.upper()}  score {score}  "
                 f"{result.turns} turns  tokens {result.tokens.prompt_tokens}+{result.tokens.completion_tokens}  "
-                f"{result.seconds:.1f}s  stop: {result.stop_reason}")
+                f"{result.seconds:.1f}s  stop: {result.stop_reason or '-'}")
         if result.hidden_tests is not None:
             head += f"  hidden tests: {'passed' if result.hidden_tests['passed'] else 'FAILED'}"
         head += _objective(result, graph)

@@ -226,7 +226,7 @@ def _validate_parts(task: Task, doc: YamlDoc) -> None:
             raise doc.error(("feedback", i, "kind"), f"feedback[{i}].kind", str(exc)) from None
         _check_schema(kind.Config, spec.options, doc, ("feedback", i))
     try:
-        strategy = get_strategy(task.strategy.name)
+        strategy = get_strategy(task.strategy.name, task.source_dir)
     except LookupError as exc:
         raise doc.error(("strategy", "name"), "strategy.name", str(exc)) from None
     _check_schema(strategy.Params, task.strategy.params, doc, ("strategy",))
