@@ -178,9 +178,10 @@ class Run:
         self.graph.add(stored)
         return stored
 
-    async def run_tests(self, code: str, tests: str) -> Feedback:
-        """Run pytest ``tests`` (e.g. model-written ones) against ``code`` in the sandbox."""
-        [fb] = await run_checks(code, self.task, self._sandbox, specs=[FeedbackSpec(kind="tests", code=tests)])
+    async def run_tests(self, code: str, tests: str | FeedbackSpec) -> Feedback:
+        """Run pytest ``tests`` (e.g. model-written ones), or any one check ``spec``, against ``code`` in the sandbox."""
+        spec = tests if isinstance(tests, FeedbackSpec) else FeedbackSpec(kind="tests", code=tests)
+        [fb] = await run_checks(code, self.task, self._sandbox, specs=[spec])
         return fb
 
     async def _advisory(self, code: str, tests: str) -> Feedback:
@@ -200,10 +201,8 @@ class Run:
             self.chosen = turn
 
     async def maybe_turn(self, role: str, *, parents: list[Turn], temperature: float | None = None) -> Turn | None:
-        """``turn``, or ``None`` when the budget refuses it (recorded in ``refused``).
-
-        For concurrent branches: one branch refused by the budget must not cancel its siblings.
-        """
+        """``turn``, or ``None`` when the budget refuses it (recorded in ``refused``): for concurrent
+        branches, one branch refused by the budget must not cancel its siblings."""
         try:
             return await self.turn(role, parents=parents, temperature=temperature)
         except BudgetExhausted as exc:
