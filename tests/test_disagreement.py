@@ -144,3 +144,16 @@ def test_a_sweep_labels_the_pick_as_made_by_model_written_inputs(tmp_path):
     with (tmp_path / "out" / "results.csv").open() as fh:
         [row] = list(csv.DictReader(fh))
     assert "model-written inputs" in row["picked_by"]
+
+
+def test_the_outputs_kind_reports_what_a_candidate_returns_and_refuses_code_as_a_call(make_task, tmp_path):
+    path = make_task({"solver": [SORTS]}, name="dedupe", entry_point="dedupe", prompt="Write dedupe(xs).",
+                     strategy={"name": "refine", "max_turns": 1},
+                     feedback=[{"kind": "outputs", "calls": ["dedupe([3, 1, 3])", "dedupe(xs=[{2, 1}])"]}])
+    result = agentloop.run(Task.from_yaml(path), store=tmp_path / "s.db")
+    [fb] = result.graph["t1"].feedback
+    assert fb.details["outputs"] == ["[1, 3]", "raised TypeError"] and not fb.passed  # a set is not hashable
+    assert "dedupe([3, 1, 3]) -> [1, 3]" in fb.summary
+    bad = make_task({"solver": [SORTS]}, feedback=[{"kind": "outputs", "calls": ["__import__('os').system('id')"]}])
+    proc = run_cli("run", str(bad), cwd=tmp_path)
+    assert proc.returncode == 2 and "feedback[0].calls" in proc.stderr and "Traceback" not in proc.stderr
