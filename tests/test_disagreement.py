@@ -157,3 +157,13 @@ def test_the_outputs_kind_reports_what_a_candidate_returns_and_refuses_code_as_a
     bad = make_task({"solver": [SORTS]}, feedback=[{"kind": "outputs", "calls": ["__import__('os').system('id')"]}])
     proc = run_cli("run", str(bad), cwd=tmp_path)
     assert proc.returncode == 2 and "feedback[0].calls" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_tree_breaks_its_ties_the_same_way(make_task, tmp_path):
+    path = make_task({"solver": [SORTS, KEEP_A, KEEP_B], "tester": [TESTER]}, name="dedupe", entry_point="dedupe",
+                     prompt="Write dedupe(xs).", feedback=[{"kind": "tests", "code": VISIBLE}], hidden_tests=HIDDEN,
+                     strategy={"name": "tree", "initial": 3, "tie_break": "disagreement"})
+    result = agentloop.run(Task.from_yaml(path), store=tmp_path / "s.db")
+    _, details = note_of(result)
+    assert details["default"] == "t3" and details["chosen"] == "t3"  # the default is in the majority: it stays
+    assert [len(g["candidates"]) for g in details["groups"]] == [1, 2] and result.hidden_tests["passed"] is True
