@@ -40,6 +40,7 @@ from . import TaskMismatch
 from .selection import tied
 
 if TYPE_CHECKING:
+    from ..feedback import Feedback
     from ..graph import Turn
     from ..orchestrator import Run
     from ..task import Task
@@ -49,6 +50,7 @@ MAX_INPUTS = 8  # calls kept from the tester's reply
 SHOWN = 4  # programs shown to the tester (all tied programs are run)
 SCAN_CHARS = 20_000  # of the tester's reply, read for calls
 OUTPUT_CHARS = 300  # each outcome, as text
+PARALLEL = 4  # sandbox runs at once (a tree's tie can hold many candidates)
 
 
 def check_task(tie_break: str, task: Task) -> None:
@@ -115,7 +117,13 @@ async def select(run: Run) -> None:
                                           " on literal arguments", "groups": [], "chosen": default.id})
         return
     spec = FeedbackSpec(kind="outputs", calls=calls, output_chars=OUTPUT_CHARS)
-    results = await asyncio.gather(*(run.run_tests(p.candidate, spec) for p in programs.values()))
+    gate = asyncio.Semaphore(PARALLEL)
+
+    async def outputs(code: str) -> Feedback:
+        async with gate:
+            return await run.run_tests(code, spec)
+
+    results = await asyncio.gather(*(outputs(p.candidate) for p in programs.values()))
     # a run with no outputs (timeout, crash) or with an outcome that is not data (an object the boundary would not
     # let through, a process that died) takes no part in the vote: "not plain data" is no answer to agree on
     runs = dict(zip(programs, results))
