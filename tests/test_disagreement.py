@@ -167,3 +167,19 @@ def test_tree_breaks_its_ties_the_same_way(make_task, tmp_path):
     _, details = note_of(result)
     assert details["default"] == "t3" and details["chosen"] == "t3"  # the default is in the majority: it stays
     assert [len(g["candidates"]) for g in details["groups"]] == [1, 2] and result.hidden_tests["passed"] is True
+
+
+def test_a_tie_among_candidates_failing_a_visible_check_is_left_alone(make_task, tmp_path):
+    result = agentloop.run(Task.from_yaml(dedupe_task(make_task, [WRONG, code("def dedupe(xs):\n    return xs")])),
+                           store=tmp_path / "s.db")
+    assert [t.role for t in result.graph.turns()] == ["solver", "solver"]  # no tester turn spent, no note
+
+
+def test_a_task_without_checks_is_decided_by_the_vote_alone(make_task, tmp_path):
+    path = dedupe_task(make_task, [KEEP_A, KEEP_B, SORTS])
+    data = yaml.safe_load(path.read_text())
+    data["feedback"] = []
+    path.write_text(yaml.safe_dump(data))
+    result = agentloop.run(Task.from_yaml(path), store=tmp_path / "s.db")
+    details = note_of(result)[1]
+    assert (details["default"], details["chosen"]) == ("t3", "t2") and result.hidden_tests["passed"] is True

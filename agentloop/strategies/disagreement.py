@@ -2,9 +2,8 @@
 
 S* (Li et al. 2025, arXiv 2502.14382, "S*: Test Time Scaling for Code Generation") picks among
 candidates by generating inputs on which they differ and running them. Here it is the
-``tie_break: disagreement`` of ``best_of_n`` and ``tree``: among the candidates that tie with the
-best on the task's visible checks (all passing, or all equally good), if at least two are
-different programs,
+``tie_break: disagreement`` of ``best_of_n`` and ``tree``: among the candidates that pass every
+visible check (or, for a task without checks, all of them), if at least two are different programs,
 
 1. a ``tester`` turn (``prompts/disagreement.j2``, through ``Run.turn``, so its tokens count
    against the budget) sees up to ``SHOWN`` of them and writes calls of the entry point that
@@ -97,6 +96,11 @@ def _first_call(line: str, entry_point: str) -> str | None:
 
 async def select(run: Run) -> None:
     """Break the tie among the best candidates by the majority of outputs on model-written inputs."""
+    best = run.graph.best()
+    if best is None or not (best.passed or not run.task.feedback):
+        # candidates that all fail a visible check are known wrong: a vote among them spends a tester turn to
+        # choose between broken programs (on HumanEval/15 three that returned None outvoted one that did not)
+        return
     candidates = [t for t in tied(run) if t.candidate is not None]
     programs: dict[str, Turn] = {}  # one sandbox run per distinct program (up to whitespace)
     for turn in candidates:
@@ -108,7 +112,7 @@ async def select(run: Run) -> None:
         tester = await run.turn("tester", parents=shown, template="disagreement")
     except BudgetExhausted:
         return  # no tester turn: the default pick stands (a note here would not replay as a tester turn)
-    default = run.graph.best()
+    default = best  # the graph's own pick: the latest of the best
     calls, rejected = parse_inputs(tester.output, run.task.entry_point)
     details: dict[str, Any] = {"selected_by": SELECTED_BY, "model_written_inputs": True, "tester": tester.id,
                                "inputs": calls, "lines_rejected": rejected, "default": default.id}
