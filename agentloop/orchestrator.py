@@ -20,6 +20,7 @@ from typing import Any
 
 from .budget import BudgetExhausted, Metered, TokenMeter
 from .errors import ModelError, RunError
+from .events import End, Event, EventSink, Replayed, RunWarning, Start, TurnDone, build
 from .feedback import Feedback, combined_score, run_checks, stopped_early
 from .hidden import hidden_verdict
 from .graph import Turn, TurnGraph
@@ -32,6 +33,7 @@ from .roles import ROLE_SPECS, context_for, conversation, task_view
 from .runlock import RunLock
 from .siblings import Siblings
 from .signals import Interrupted, SignalStop
+from .status import RunStatus
 from .structured import Structured, complete_structured
 from .validators import validate
 from .sandbox import Sandbox
@@ -39,7 +41,6 @@ from .store import Store
 from .strategies import get_strategy
 from .task import FeedbackSpec, Task
 
-EventSink = Callable[[dict[str, Any]], None]
 # a strategy's reading of a code reply: (candidate, rejection), the rejection standing in for the checks
 Adopter = Callable[[str], tuple[str | None, Feedback | None]]
 Stages = list[list[int]]  # a cascade: feedback entries by index, stage by stage (feedback.run_checks)
@@ -84,10 +85,11 @@ class Run:
             return "budget:max_seconds"
         return None
 
-    def emit(self, event: str, **fields: Any) -> None:
-        """Send a progress event to the sink, if any."""
+    def emit(self, event: Event | str, **fields: Any) -> None:
+        """Send a progress event (its record, or its name and fields: ``events.build``) to the sink, if any."""
+        record = event if isinstance(event, Event) else build(event, self.run_id, **fields)
         if self._on_event is not None:
-            self._on_event({"event": event, "run_id": self.run_id, **fields})
+            self._on_event(record.to_dict())
 
     async def turn(self, role: str, *, parents: list[Turn], temperature: float | None = None, stop_below: float | None = None,
                    template: str | None = None, reject_repeats: bool = False, advisory_tests: str | None = None,
@@ -134,7 +136,7 @@ class Run:
             raise
         held[0] = self._meter.settle(held[0], completion.usage.total)  # what it spent, held until committed
         candidate, feedback, score, side = None, (), None, []
-        if spec.writes_code:
+        if spec.produces_candidate:
             candidate, repeat = adopt(completion.text) if adopt else (
                 extract_code(completion.text, self.task.language, self.task.entry_point)
                 if self.task.output == "code" else completion.text.strip() or None, None)
@@ -149,8 +151,8 @@ class Run:
                     candidate=candidate, feedback=feedback, score=score, usage=usage, confidence=completion.confidence,
                     started=time.time() - completion.latency_s, seconds=round(completion.latency_s, 4))
         turn = self._commit(turn)
-        self.emit("turn", turn=turn.id, role=role, score=score, passed=turn.passed,
-                  verdicts=[(f.kind, f.passed) for f in feedback], tokens=usage.total)
+        self.emit(TurnDone(self.run_id, turn=turn.id, role=role, score=score, passed=turn.passed,
+                           verdicts=[(f.kind, f.passed) for f in feedback], tokens=usage.total))
         return turn
 
     def note(self, role: str, *, parents: list[Turn], output: str, details: dict[str, Any]) -> Turn:
@@ -166,7 +168,7 @@ class Run:
         turn = Turn(id=f"t{seq}", seq=seq, parents=tuple(p.id for p in parents), role=role, model=f"agentloop:{role}",
                     messages=(), prompt_hash="", output=output, feedback=(info,), started=time.time())
         turn = self._commit(turn)
-        self.emit("turn", turn=turn.id, role=role, score=None, passed=False, verdicts=[], tokens=0)
+        self.emit(TurnDone(self.run_id, turn=turn.id, role=role, score=None, passed=False, verdicts=[], tokens=0))
         return turn
 
     def _commit(self, turn: Turn) -> Turn:
@@ -222,8 +224,7 @@ class Run:
         return self.models.get("judge") or self.models.get("critic") or self.models["default"]
 
     def _out_of_time(self) -> bool:
-        limit = self.task.budget.max_seconds
-        return limit is not None and self.seconds() >= limit
+        return self.task.budget.max_seconds is not None and self.seconds() >= self.task.budget.max_seconds
 
     def _failed_before(self, candidate: str | None) -> Feedback | None:
         """A ``repeat`` rejection if ``candidate`` is (up to whitespace) an earlier failed candidate."""
@@ -247,7 +248,7 @@ class Run:
         # a code reply ends where its code block closes: nothing after it is ever read
         return Request(role=role, max_tokens=max_tokens, temperature=temperature,
                        seed=None if self.seed is None else self.seed + seq, timeout_s=timeout,
-                       stop_at_fence=spec.writes_code and self.task.output == "code")
+                       stop_at_fence=spec.produces_candidate and self.task.output == "code")
 
     async def _check(self, candidate: str | None, seq: int, side: list[Completion], held: list[int],
                      stages: Stages | None) -> list[Feedback]:
@@ -285,7 +286,7 @@ class Run:
             if hasattr(model, "replayed"):
                 model.replayed(used_by)
         self.graph.add(stored)
-        self.emit("replayed", turn=stored.id, role=role)
+        self.emit(Replayed(self.run_id, turn=stored.id, role=role))
         return stored
 
 
@@ -314,15 +315,14 @@ async def _execute(task: Task, store: Store, run_id: str, *, resumed: bool, mode
                    validators: tuple[Callable[[str], Any], ...], stop_signals: tuple[int, ...]) -> RunResult:
     replay, base_seconds, attempt = [], 0.0, 1
     if resumed:
-        replay, base_seconds = store.turns(run_id), store.get_run(run_id).seconds
-        attempt = store.start_attempt(run_id)
+        replay, base_seconds, attempt = store.turns(run_id), store.get_run(run_id).seconds, store.start_attempt(run_id)
     sandbox = Sandbox(isolation=task.sandbox.isolation)
     run = Run(run_id=run_id, task=task, models=models, seed=seed, store=store, pool=pool or ModelPool(),
               sandbox=sandbox, replay=replay, base_seconds=base_seconds, on_event=on_event, validators=validators,
               attempt=attempt)
-    run.emit("start", task=task.name, resumed=resumed)
+    run.emit(Start(run_id, task=task.name, resumed=resumed))
     if sandbox.fallback:
-        run.emit("warning", message=f"bubblewrap isolation unavailable ({sandbox.fallback}); using process isolation")
+        run.emit(RunWarning(run_id, message=f"bubblewrap isolation unavailable ({sandbox.fallback}); using process isolation"))
     with SignalStop(stop_signals) as stopper:  # held until the outcome is stored: a second signal waits
         try:
             stop_reason, error, hidden = await stopper.run(_drive_and_score(run, sandbox))
@@ -348,18 +348,18 @@ async def _drive_and_score(run: Run, sandbox: Sandbox) -> tuple[str, str | None,
 def _record(run: Run, store: Store, stop_reason: str, error: str | None, hidden: dict[str, Any] | None) -> RunResult:
     """Store how the run ended and emit its end event."""
     best = run.chosen or run.graph.best()
-    if stop_reason == "interrupted":
-        status = "interrupted"
+    if stop_reason == "interrupted":  # the stop reasons "interrupted" and "error" name the status they lead to
+        status = RunStatus.INTERRUPTED
     elif error is not None:
-        status = "error"
+        status = RunStatus.ERROR
     else:
         solved = best is not None and best.passed and (hidden is None or hidden["passed"])
-        status = "solved" if solved else "unsolved"
+        status = RunStatus.SOLVED if solved else RunStatus.UNSOLVED
     result = RunResult.build(run_id=run.run_id, task=run.task.name, status=status, best=best, graph=run.graph,
                              seconds=run.seconds(), hidden=hidden, stop_reason=stop_reason, error=error)
     store.finish_run(run.run_id, status=status, stop_reason=stop_reason, error=error, seconds=result.seconds,
                      result=result.to_json())
-    run.emit("end", status=status, stop_reason=stop_reason, error=error)
+    run.emit(End(run.run_id, status=str(status), stop_reason=stop_reason, error=error))  # sinks get plain data
     return result
 
 

@@ -97,7 +97,7 @@ def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None
 
 def _objective(result: RunResult, graph: TurnGraph) -> str:
     """The submitted candidate's scored objective (a `score` check), if it has one."""
-    best = next((t for t in reversed(graph.turns()) if t.writes_code and (t.candidate, t.score) ==
+    best = next((t for t in reversed(graph.turns()) if t.produces_candidate and (t.candidate, t.score) ==
                  (result.solution, result.score)), None)
     values = [f.details["objective"] for f in (best.feedback if best else ()) if "objective" in f.details]
     return f"  objective {values[0]:g} ({best.id})" if values else ""

@@ -152,10 +152,6 @@ class Task(_Strict):
         """The folder of the task file; prompts/ and tools/ there override the packaged ones."""
         return self._source_dir
 
-    def model_for(self, role: str) -> str:
-        """The model URI a role uses."""
-        return self.models.get(role, self.models["default"])
-
     def to_data(self) -> dict[str, Any]:
         """Plain data that ``from_dict`` turns back into an equal task."""
         data = self.model_dump(mode="json")

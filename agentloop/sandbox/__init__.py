@@ -1,4 +1,4 @@
-"""Running untrusted code: a fresh, confined process tree per execution. See README, Security.
+"""Running untrusted code: a fresh, confined process tree per execution. See docs/security.md.
 
 Layer A (``process``, the default): forked from a warm zygote, new session, rlimits, Landlock
 (writes only in the workdir, no TCP, no signals out), a fresh uid or capability-less root,

@@ -16,7 +16,7 @@ place (a list it sorted) are written back. What the candidate prints reaches thi
 ``sys.stdout``/``sys.stderr``, so pytest's ``capsys`` sees it.
 
 Tasks whose functions return their own types set ``sandbox: {results: objects}`` and run the
-old way: pytest imports the candidate in-process (see README, Security).
+old way: pytest imports the candidate in-process (see docs/security.md).
 """
 
 from __future__ import annotations

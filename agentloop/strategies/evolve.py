@@ -46,7 +46,7 @@ REJECTIONS = ("edit", "novelty", "parse", "scan")  # feedback kinds that keep a 
 
 
 class Params(BaseModel):
-    """Parameters of ``evolve`` (README, *Strategies*, has the table)."""
+    """Parameters of ``evolve`` (docs/strategies.md has the table)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -46,10 +46,6 @@ def check_task(params: Params, task: Task) -> None:
     disagreement.check_task(params.tie_break, task)
 
 
-class _Solved(Exception):
-    pass
-
-
 async def _expand(run: Run, node: Turn, params: Params) -> list[Turn]:
     critique = await run.maybe_turn("critic", parents=[node])
     if critique is None:

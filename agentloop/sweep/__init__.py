@@ -1,7 +1,7 @@
 """Inference-time scaling experiments: a grid of strategies × parameters × models × seeds over a suite.
 
 ``run_sweep`` runs (or resumes) a sweep file and writes results.csv, summary.md, results.json and
-PNG plots; ``pass_at_k`` is the unbiased estimator the summaries use. See the README's *Sweeps*.
+PNG plots; ``pass_at_k`` is the unbiased estimator the summaries use. See docs/sweeps.md.
 """
 
 from .driver import plan, run_sweep

@@ -9,11 +9,12 @@ stopped there (the best so far by the visible checks) passes the hidden tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from ..graph import Turn, TurnGraph
 from ..metrics import compute, model_calls
+from ..status import RunStatus
 from ..store import RunRecord
 
 
@@ -85,9 +86,9 @@ class RunFacts:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (results.json), with the derived ``tokens`` and ``wall_s`` spelled out."""
-        out = {k: v for k, v in self.__dict__.items() if k != "curve"}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "curve"}
         out.update(tokens=self.tokens, wall_s=self.wall_s)
-        out["curve"] = [p.__dict__ for p in self.curve]
+        out["curve"] = [asdict(p) for p in self.curve]
         return out
 
     @classmethod
@@ -101,7 +102,7 @@ class RunFacts:
 def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, config: str, seed: int) -> RunFacts:
     """Reduce a finished stored run and its candidates' hidden verdicts to ``RunFacts``."""
     result = record.result or {}
-    submitted = bool((result.get("hidden_tests") or {}).get("passed", False)) and record.status != "error"
+    submitted = bool((result.get("hidden_tests") or {}).get("passed", False)) and record.status != RunStatus.ERROR
     graph = TurnGraph.from_turns(turns)
     usage, spent = graph.usage(), compute(graph, record.seconds)
     cands = graph.candidates()
@@ -135,7 +136,7 @@ def _curve(turns: list[Turn], hidden: dict[str, bool], submitted: bool) -> tuple
         if flops is not None and not turn.model.startswith("agentloop:"):
             flops = None if turn.usage.flops is None else flops + turn.usage.flops
         end = max(end, turn.started + turn.seconds - start)
-        if turn.writes_code:
+        if turn.produces_candidate:
             if best is None or (turn.passed, turn.score or 0.0, turn.seq) > (best.passed, best.score or 0.0, best.seq):
                 best = turn
             points.append(Point(index=len(points) + 1, tokens=tokens, seconds=round(end, 3), passed=hidden[best.id],

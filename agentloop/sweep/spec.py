@@ -74,7 +74,7 @@ class ConfigSpec(_Strict):
 
 
 class SweepFile(_Strict):
-    """A sweep file, validated (see SPEC §6 and the README's *Sweeps* section)."""
+    """A sweep file, validated (see SPEC §6 and docs/sweeps.md)."""
 
     suite: str = Field(min_length=1)
     limit: int | None = Field(default=None, gt=0)
