@@ -181,9 +181,10 @@ class Run:
         self.graph.add(stored)
         return stored
 
-    async def run_tests(self, code: str, tests: str) -> Feedback:
-        """Run pytest ``tests`` (e.g. model-written ones) against ``code`` in the sandbox."""
-        return (await run_checks(code, self.task, self._sandbox, specs=[FeedbackSpec(kind="tests", code=tests)]))[0]
+    async def run_tests(self, code: str, tests: str | FeedbackSpec) -> Feedback:
+        """Run pytest ``tests`` (e.g. model-written ones), or any one check ``spec``, against ``code`` in the sandbox."""
+        spec = tests if isinstance(tests, FeedbackSpec) else FeedbackSpec(kind="tests", code=tests)
+        return (await run_checks(code, self.task, self._sandbox, specs=[spec]))[0]
 
     async def _advisory(self, code: str, tests: str) -> Feedback:
         fb = await self.run_tests(code, tests)
@@ -202,10 +203,8 @@ class Run:
             self.chosen = turn
 
     async def maybe_turn(self, role: str, *, parents: list[Turn], temperature: float | None = None) -> Turn | None:
-        """``turn``, or ``None`` when the budget refuses it (recorded in ``refused``).
-
-        For concurrent branches: one branch refused by the budget must not cancel its siblings.
-        """
+        """``turn``, or ``None`` when the budget refuses it (recorded in ``refused``): for concurrent
+        branches, one branch refused by the budget must not cancel its siblings."""
         try:
             return await self.turn(role, parents=parents, temperature=temperature)
         except BudgetExhausted as exc:

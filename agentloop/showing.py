@@ -67,6 +67,8 @@ def format_turn(turn: Turn) -> list[str]:
             lines.append(f"       {f.kind}: {safe_text(f.summary)}")
     if turn.role == "critic":
         lines.append(f"       critique: {safe_text(turn.output)}")
+    elif turn.model.startswith("agentloop:") and turn.output:  # a computed step (Run.note): its first line says what it did
+        lines.append(f"       {safe_text(turn.output.splitlines()[0], 240)}")
     return lines
 
 

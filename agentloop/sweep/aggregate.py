@@ -90,7 +90,8 @@ def picked_by(info: ConfigInfo, runs: list[RunFacts]) -> str:
         return "none"
     model = info.strategy == "codet" or any(r.model_tests for r in runs)
     ties = f", ties by {info.tie_break}" if info.tie_break != "latest" else ""
-    return f"visible checks{' + model-written tests' if model else ''}{ties} (<= {most} candidates)"
+    inputs = " + model-written inputs" if any(r.model_inputs for r in runs) else ""
+    return f"visible checks{' + model-written tests' if model else ''}{inputs}{ties} (<= {most} candidates)"
 
 
 def selection(info: ConfigInfo, runs: list[RunFacts]) -> str:
@@ -100,7 +101,11 @@ def selection(info: ConfigInfo, runs: list[RunFacts]) -> str:
         return "single candidate (no selection)"
     how = _PICKS.get(info.strategy, "the strategy's own pick by the visible checks")
     extra = "; model-written tests took part" if any(r.model_tests for r in runs) and info.strategy != "codet" else ""
-    if info.tie_break != "latest":
+    if info.tie_break == "disagreement":
+        picked = sum(r.model_inputs for r in runs)
+        extra += (f"; ties broken by the majority of outputs on model-written inputs (S*), which selected the "
+                  f"submission in {picked} of {len(runs)} runs")
+    elif info.tie_break != "latest":
         extra += f"; ties broken by the model's token confidence ({info.tie_break})"
     return f"{how}, from up to {most} candidates per sample{extra}"
 

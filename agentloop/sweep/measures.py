@@ -72,6 +72,7 @@ class RunFacts:
     hidden_passing: int | None = None  # candidates passing the hidden tests
     visible_passing: int = 0  # candidates passing every visible check
     visible_only: int | None = None  # of those, the ones failing the hidden tests (the visible checks' false passes)
+    model_inputs: bool = False  # the submission was selected by outputs on model-written inputs (S*, disagreement)
 
     @property
     def tokens(self) -> int:
@@ -110,6 +111,8 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
     scored_all = all(t.id in hidden for t in cands)
     model_tests = any(f.kind == "model_tests" or f.details.get("model_written_tests") for t in turns for f in t.feedback)
     shown = [t for t in cands if t.passed]
+    # only a selection that ran and chose counts: a recorded failure leaves the default pick
+    model_inputs = any(f.details.get("model_written_inputs") and "error" not in f.details for t in turns for f in t.feedback)
     return RunFacts(run_id=record.id, task=record.task_name, config=config, seed=seed, status=record.status,
                     passed=submitted, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
                     model_calls=spent["model_calls"], seconds=round(record.seconds, 3), cost_usd=usage.cost_usd,
@@ -117,7 +120,8 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
                     model_tests=model_tests, curve=_curve(turns, hidden, submitted) if scored_all else (),
                     evaluated_tokens=spent["evaluated_tokens"], flops=spent["flops"],
                     hidden_passing=sum(hidden[t.id] for t in cands) if scored_all else None,
-                    visible_passing=len(shown), visible_only=sum(not hidden[t.id] for t in shown) if scored_all else None)
+                    visible_passing=len(shown), visible_only=sum(not hidden[t.id] for t in shown) if scored_all else None,
+                    model_inputs=model_inputs)
 
 
 def _curve(turns: list[Turn], hidden: dict[str, bool], submitted: bool) -> tuple[Point, ...]:
