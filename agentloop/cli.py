@@ -18,14 +18,14 @@ from .errors import AgentloopError, InputError, RunNotFoundError
 from .result import RunResult
 from .showing import format_event, format_run, run_json, runs_json, runs_table
 from .signals import STOP_SIGNALS, quiet_cancellation_noise
+from .status import RunStatus
 from .store import Store
 from .task import Task
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Critique-and-refine loops over a graph of turns, checked by real feedback.")
 
-EXIT = {"solved": 0, "unsolved": 1, "error": 3, "interrupted": 3}
-RUN_STATUSES = ("running", *EXIT)
+RUN_STATUSES = tuple(RunStatus)
 StoreOpt = typer.Option(None, "--store", help="SQLite store (default $AGENTLOOP_STORE or .agentloop/agentloop.db).")
 
 
@@ -60,10 +60,11 @@ def _finish(result: RunResult, as_json: bool) -> None:
         typer.echo(json.dumps(result.to_json()))
     else:
         typer.echo(format_run(result))
-    if result.status in ("error", "interrupted"):
-        why = "interrupted" if result.status == "interrupted" else " ".join((result.error or "error").split())
+    status = RunStatus(result.status)
+    if not status.finished:
+        why = "interrupted" if status is RunStatus.INTERRUPTED else " ".join((result.error or "error").split())
         typer.echo(f"agentloop: {why}; continue with `agentloop resume {result.run_id}`", err=True)
-    raise typer.Exit(EXIT[result.status])
+    raise typer.Exit(status.exit_code)
 
 
 @app.command("run")

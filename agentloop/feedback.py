@@ -8,18 +8,15 @@ Kinds are looked up in the task folder's ``tools/``, then ``./tools``, then the 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import importlib.util
-import sys
 import time
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .resources import search_path
+from . import telemetry
+from .resources import load_module_file, search_path
 
 if TYPE_CHECKING:
     from .confidence import EarlyStop
@@ -85,17 +82,8 @@ def load_kind(name: str, task_dir: Path | None) -> ModuleType:
     raise LookupError(f"unknown feedback kind '{name}'")
 
 
-@lru_cache(maxsize=64)
 def _load_module(path: str, mtime_ns: int) -> ModuleType:
-    # keyed by path and mtime: a task folder's tools/ edited between runs is reloaded
-    digest = hashlib.sha1(f"{path}:{mtime_ns}".encode()).hexdigest()[:10]
-    spec = importlib.util.spec_from_file_location(f"agentloop_tool_{Path(path).stem}_{digest}", path)
-    if spec is None or spec.loader is None:
-        raise LookupError(f"cannot load feedback kind from {path}")
-    module = importlib.util.module_from_spec(spec)
-    # registered before exec so pydantic can resolve the module's postponed annotations
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_module_file(path, mtime_ns, "agentloop_tool")
     for required in ("Config", "check"):
         if not hasattr(module, required):
             raise LookupError(f"feedback kind {path} does not define {required}")
@@ -150,7 +138,9 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
         config = kind.Config.model_validate(spec.options)
         started = time.monotonic()
         ctx = CheckContext(task=task, sandbox=sandbox, earlier=tuple(results), ask=ask)
-        fb: Feedback = await kind.check(code, config, ctx)
+        with telemetry.check(spec.kind) as span:
+            fb: Feedback = await kind.check(code, config, ctx)
+            telemetry.verdict(span, fb)
         # the isolation actually used, for the record (`show` displays it)
         details = {**fb.details, "isolation": fb.details.get("isolation") or sandbox.describe(task.language == "python")}
         results.append(Feedback(kind=spec.kind, passed=fb.passed, score=min(1.0, max(0.0, fb.score)),

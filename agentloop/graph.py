@@ -48,9 +48,14 @@ class Turn:
         return any(f.kind == STOPPED for f in self.feedback)
 
     @property
-    def writes_code(self) -> bool:
-        """True for turns that produced (or tried to produce) a candidate."""
+    def produces_candidate(self) -> bool:
+        """True for turns of a role that produces a candidate (solver, refiner), whether or not one was parsed."""
         return self.score is not None
+
+    @property
+    def writes_code(self) -> bool:
+        """Deprecated name of ``produces_candidate`` (a candidate may be text, not code)."""
+        return self.produces_candidate
 
     def to_dict(self, *, messages: Sequence[dict[str, str]] | None = None) -> dict[str, Any]:
         """The turn as plain data (the shape of ``show --json``, plus timings).
@@ -125,7 +130,7 @@ class TurnGraph:
 
     def candidates(self) -> list[Turn]:
         """Turns that produced a candidate (scored), in order."""
-        return [t for t in self.turns() if t.writes_code]
+        return [t for t in self.turns() if t.produces_candidate]
 
     def best(self) -> Turn | None:
         """The best candidate: all checks passed first, then highest score, then finished over stopped for low

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .feedback import run_checks, scan_for
+from .telemetry import traced_hidden
 from .task import FeedbackSpec
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from .task import Task
 
 
+@traced_hidden
 async def hidden_verdict(candidate: str | None, task: Task, sandbox: Sandbox) -> dict[str, Any]:
     """``{"passed", "score", "summary"}`` of the hidden tests on ``candidate`` (None: no candidate)."""
     if candidate is None:

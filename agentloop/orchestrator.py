@@ -20,6 +20,7 @@ from typing import Any
 
 from .budget import BudgetExhausted, Metered, TokenMeter
 from .errors import ModelError, RunError
+from .events import End, Event, EventSink, Replayed, RunWarning, Start, TurnDone, build
 from .feedback import Feedback, combined_score, run_checks, stopped_early
 from .hidden import hidden_verdict
 from .graph import Turn, TurnGraph
@@ -32,14 +33,15 @@ from .roles import ROLE_SPECS, context_for, conversation, task_view
 from .runlock import RunLock
 from .siblings import Siblings
 from .signals import Interrupted, SignalStop
+from .status import RunStatus
 from .structured import Structured, complete_structured
 from .validators import validate
 from .sandbox import Sandbox
 from .store import Store
 from .strategies import get_strategy
 from .task import FeedbackSpec, Task
+from .telemetry import traced_run, traced_turn
 
-EventSink = Callable[[dict[str, Any]], None]
 # a strategy's reading of a code reply: (candidate, rejection), the rejection standing in for the checks
 Adopter = Callable[[str], tuple[str | None, Feedback | None]]
 Stages = list[list[int]]  # a cascade: feedback entries by index, stage by stage (feedback.run_checks)
@@ -84,10 +86,11 @@ class Run:
             return "budget:max_seconds"
         return None
 
-    def emit(self, event: str, **fields: Any) -> None:
-        """Send a progress event to the sink, if any."""
+    def emit(self, event: Event | str, **fields: Any) -> None:
+        """Send a progress event (its record, or its name and fields: ``events.build``) to the sink, if any."""
+        record = event if isinstance(event, Event) else build(event, self.run_id, **fields)
         if self._on_event is not None:
-            self._on_event({"event": event, "run_id": self.run_id, **fields})
+            self._on_event(record.to_dict())
 
     async def turn(self, role: str, *, parents: list[Turn], temperature: float | None = None, stop_below: float | None = None,
                    template: str | None = None, reject_repeats: bool = False, advisory_tests: str | None = None,
@@ -122,10 +125,10 @@ class Run:
         finally:
             self._meter.release(sum(held))
 
+    @traced_turn
     async def _complete_turn(self, role: str, seq: int, parents: list[Turn], uri: str, model: Any,
                              messages: list[dict[str, str]], request: Request, held: list[int], *,
                              reject_repeats: bool, advisory_tests: str | None, adopt: Adopter | None, stages: Stages | None) -> Turn:
-        spec = ROLE_SPECS[role]
         try:
             completion = await self._siblings.complete(model, messages, request)
         except ModelError:
@@ -137,7 +140,7 @@ class Run:
         feedback: tuple[Feedback, ...] = ()
         score: float | None = None
         side: list[Completion] = []  # the judge's calls
-        if spec.writes_code:
+        if ROLE_SPECS[role].produces_candidate:
             candidate, repeat = adopt(completion.text) if adopt else (
                 extract_code(completion.text, self.task.language, self.task.entry_point)
                 if self.task.output == "code" else completion.text.strip() or None, None)
@@ -152,8 +155,8 @@ class Run:
                     candidate=candidate, feedback=feedback, score=score, usage=usage, confidence=completion.confidence,
                     started=time.time() - completion.latency_s, seconds=round(completion.latency_s, 4))
         turn = self._commit(turn)
-        self.emit("turn", turn=turn.id, role=role, score=score, passed=turn.passed,
-                  verdicts=[(f.kind, f.passed) for f in feedback], tokens=usage.total)
+        self.emit(TurnDone(self.run_id, turn=turn.id, role=role, score=score, passed=turn.passed,
+                           verdicts=[(f.kind, f.passed) for f in feedback], tokens=usage.total))
         return turn
 
     def note(self, role: str, *, parents: list[Turn], output: str, details: dict[str, Any]) -> Turn:
@@ -169,7 +172,7 @@ class Run:
         turn = Turn(id=f"t{seq}", seq=seq, parents=tuple(p.id for p in parents), role=role, model=f"agentloop:{role}",
                     messages=(), prompt_hash="", output=output, feedback=(info,), started=time.time())
         turn = self._commit(turn)
-        self.emit("turn", turn=turn.id, role=role, score=None, passed=False, verdicts=[], tokens=0)
+        self.emit(TurnDone(self.run_id, turn=turn.id, role=role, score=None, passed=False, verdicts=[], tokens=0))
         return turn
 
     def _commit(self, turn: Turn) -> Turn:
@@ -181,10 +184,10 @@ class Run:
         self.graph.add(stored)
         return stored
 
-    async def run_tests(self, code: str, tests: str) -> Feedback:
-        """Run pytest ``tests`` (e.g. model-written ones) against ``code`` in the sandbox."""
-        [fb] = await run_checks(code, self.task, self._sandbox, specs=[FeedbackSpec(kind="tests", code=tests)])
-        return fb
+    async def run_tests(self, code: str, tests: str | FeedbackSpec) -> Feedback:
+        """Run pytest ``tests`` (e.g. model-written ones), or any one check ``spec``, against ``code`` in the sandbox."""
+        spec = tests if isinstance(tests, FeedbackSpec) else FeedbackSpec(kind="tests", code=tests)
+        return (await run_checks(code, self.task, self._sandbox, specs=[spec]))[0]
 
     async def _advisory(self, code: str, tests: str) -> Feedback:
         fb = await self.run_tests(code, tests)
@@ -203,10 +206,8 @@ class Run:
             self.chosen = turn
 
     async def maybe_turn(self, role: str, *, parents: list[Turn], temperature: float | None = None) -> Turn | None:
-        """``turn``, or ``None`` when the budget refuses it (recorded in ``refused``).
-
-        For concurrent branches: one branch refused by the budget must not cancel its siblings.
-        """
+        """``turn``, or ``None`` when the budget refuses it (recorded in ``refused``): for concurrent
+        branches, one branch refused by the budget must not cancel its siblings."""
         try:
             return await self.turn(role, parents=parents, temperature=temperature)
         except BudgetExhausted as exc:
@@ -226,8 +227,7 @@ class Run:
         return self.models.get("judge") or self.models.get("critic") or self.models["default"]
 
     def _out_of_time(self) -> bool:
-        limit = self.task.budget.max_seconds
-        return limit is not None and self.seconds() >= limit
+        return self.task.budget.max_seconds is not None and self.seconds() >= self.task.budget.max_seconds
 
     def _failed_before(self, candidate: str | None) -> Feedback | None:
         """A ``repeat`` rejection if ``candidate`` is (up to whitespace) an earlier failed candidate."""
@@ -251,7 +251,7 @@ class Run:
         # a code reply ends where its code block closes: nothing after it is ever read
         return Request(role=role, max_tokens=max_tokens, temperature=temperature,
                        seed=None if self.seed is None else self.seed + seq, timeout_s=timeout,
-                       stop_at_fence=spec.writes_code and self.task.output == "code")
+                       stop_at_fence=spec.produces_candidate and self.task.output == "code")
 
     async def _check(self, candidate: str | None, seq: int, side: list[Completion], held: list[int],
                      stages: Stages | None) -> list[Feedback]:
@@ -289,7 +289,7 @@ class Run:
             if hasattr(model, "replayed"):
                 model.replayed(used_by)
         self.graph.add(stored)
-        self.emit("replayed", turn=stored.id, role=role)
+        self.emit(Replayed(self.run_id, turn=stored.id, role=role))
         return stored
 
 
@@ -313,20 +313,20 @@ async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int
         return await _execute(task, store, run_id, resumed=False, **options)
 
 
+@traced_run
 async def _execute(task: Task, store: Store, run_id: str, *, resumed: bool, models: dict[str, str],
                    seed: int | None, on_event: EventSink | None, pool: ModelPool | None,
                    validators: tuple[Callable[[str], Any], ...], stop_signals: tuple[int, ...]) -> RunResult:
     replay, base_seconds, attempt = [], 0.0, 1
     if resumed:
-        replay, base_seconds = store.turns(run_id), store.get_run(run_id).seconds
-        attempt = store.start_attempt(run_id)
+        replay, base_seconds, attempt = store.turns(run_id), store.get_run(run_id).seconds, store.start_attempt(run_id)
     sandbox = Sandbox(isolation=task.sandbox.isolation)
     run = Run(run_id=run_id, task=task, models=models, seed=seed, store=store, pool=pool or ModelPool(),
               sandbox=sandbox, replay=replay, base_seconds=base_seconds, on_event=on_event, validators=validators,
               attempt=attempt)
-    run.emit("start", task=task.name, resumed=resumed)
+    run.emit(Start(run_id, task=task.name, resumed=resumed))
     if sandbox.fallback:
-        run.emit("warning", message=f"bubblewrap isolation unavailable ({sandbox.fallback}); using process isolation")
+        run.emit(RunWarning(run_id, message=f"bubblewrap isolation unavailable ({sandbox.fallback}); using process isolation"))
     with SignalStop(stop_signals) as stopper:  # held until the outcome is stored: a second signal waits
         try:
             stop_reason, error, hidden = await stopper.run(_drive_and_score(run, sandbox))
@@ -343,8 +343,7 @@ async def _execute(task: Task, store: Store, run_id: str, *, resumed: bool, mode
 async def _drive_and_score(run: Run, sandbox: Sandbox) -> tuple[str, str | None, dict[str, Any] | None]:
     """(stop reason, error, hidden-test verdict) of driving the strategy to its end."""
     try:
-        stop_reason = await _drive(run)
-        return stop_reason, None, await _hidden_tests(run, sandbox)
+        return await _drive(run), None, await _hidden_tests(run, sandbox)
     except RunError as exc:
         return "error", str(exc), None
 
@@ -352,23 +351,23 @@ async def _drive_and_score(run: Run, sandbox: Sandbox) -> tuple[str, str | None,
 def _record(run: Run, store: Store, stop_reason: str, error: str | None, hidden: dict[str, Any] | None) -> RunResult:
     """Store how the run ended and emit its end event."""
     best = run.chosen or run.graph.best()
-    if stop_reason == "interrupted":
-        status = "interrupted"
+    if stop_reason == "interrupted":  # the stop reasons "interrupted" and "error" name the status they lead to
+        status = RunStatus.INTERRUPTED
     elif error is not None:
-        status = "error"
+        status = RunStatus.ERROR
     else:
         solved = best is not None and best.passed and (hidden is None or hidden["passed"])
-        status = "solved" if solved else "unsolved"
+        status = RunStatus.SOLVED if solved else RunStatus.UNSOLVED
     result = RunResult.build(run_id=run.run_id, task=run.task.name, status=status, best=best, graph=run.graph,
                              seconds=run.seconds(), hidden=hidden, stop_reason=stop_reason, error=error)
     store.finish_run(run.run_id, status=status, stop_reason=stop_reason, error=error, seconds=result.seconds,
                      result=result.to_json())
-    run.emit("end", status=status, stop_reason=stop_reason, error=error)
+    run.emit(End(run.run_id, status=str(status), stop_reason=stop_reason, error=error))  # sinks get plain data
     return result
 
 
 async def _drive(run: Run) -> str:
-    strategy = get_strategy(run.task.strategy.name)
+    strategy = get_strategy(run.task.strategy.name, run.task.source_dir)
     params = strategy.Params.model_validate(run.task.strategy.params)
     budget = run.task.budget
     left = None if budget.max_seconds is None else max(0.0, budget.max_seconds - run.seconds())

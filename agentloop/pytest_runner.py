@@ -138,7 +138,7 @@ def _examples(raw: object) -> list[dict]:
             for e in raw[:5] if isinstance(e, dict)]
 
 
-def judge(outcome: PytestOutcome, result: ExecResult, expected: set[str] | None) -> list[str]:
+def why_not_passed(outcome: PytestOutcome, result: ExecResult, expected: set[str] | None) -> list[str]:
     """Every reason the run cannot count as a pass (empty: it passed)."""
     reasons = list(outcome.problems)
     if outcome.failures:
@@ -173,7 +173,7 @@ async def run_pytest(ws: Workspace, *, kind: str, timeout_s: float, memory_mb: i
         outcome.problems.append("the test file was changed during the run")
     if outcome.total == 0 and not outcome.failures:
         return _no_report(kind, result, timeout_s, outcome)
-    reasons = judge(outcome, result, expected_tests(source))
+    reasons = why_not_passed(outcome, result, expected_tests(source))
     failed = len(outcome.failures)
     good = max(outcome.total - failed - outcome.skipped, 0)
     lines = [f"{good} of {outcome.total} tests passed."]

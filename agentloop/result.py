@@ -7,6 +7,7 @@ from typing import Any
 
 from .graph import Turn, TurnGraph
 from .models.base import Usage
+from .status import RunStatus
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,7 @@ class RunResult:
 
     run_id: str
     task: str
-    status: str  # solved | unsolved | error
+    status: RunStatus
     solution: str | None
     score: float | None
     turns: int
@@ -29,10 +30,10 @@ class RunResult:
     @property
     def solved(self) -> bool:
         """True when every check passed (and the hidden tests, where given)."""
-        return self.status == "solved"
+        return self.status == RunStatus.SOLVED
 
     @classmethod
-    def build(cls, *, run_id: str, task: str, status: str, best: Turn | None, graph: TurnGraph, seconds: float,
+    def build(cls, *, run_id: str, task: str, status: RunStatus, best: Turn | None, graph: TurnGraph, seconds: float,
               hidden: dict[str, Any] | None, stop_reason: str | None, error: str | None) -> RunResult:
         """Assemble the result from the finished graph."""
         return cls(run_id=run_id, task=task, status=status, solution=best.candidate if best else None,
@@ -41,7 +42,7 @@ class RunResult:
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` object of SPEC §2 (plus ``stop_reason`` and ``error``)."""
-        return {"run_id": self.run_id, "task": self.task, "status": self.status, "solution": self.solution,
+        return {"run_id": self.run_id, "task": self.task, "status": str(self.status), "solution": self.solution,
                 "score": self.score, "turns": self.turns,
                 "tokens": {"prompt": self.tokens.prompt_tokens, "completion": self.tokens.completion_tokens,
                            "cached": self.tokens.cached_tokens},
@@ -52,7 +53,7 @@ class RunResult:
     @classmethod
     def from_json(cls, data: dict[str, Any], graph: TurnGraph) -> RunResult:
         """Rebuild a stored result (``to_json``'s output) around its graph."""
-        return cls(run_id=data["run_id"], task=data["task"], status=data["status"], solution=data["solution"],
+        return cls(run_id=data["run_id"], task=data["task"], status=RunStatus(data["status"]), solution=data["solution"],
                    score=data["score"], turns=data["turns"],
                    tokens=Usage(data["tokens"]["prompt"], data["tokens"]["completion"], data["tokens"].get("cached", 0),
                                 data.get("cost_usd")), seconds=data["seconds"],

@@ -67,6 +67,8 @@ def format_turn(turn: Turn) -> list[str]:
             lines.append(f"       {f.kind}: {safe_text(f.summary)}")
     if turn.role == "critic":
         lines.append(f"       critique: {safe_text(turn.output)}")
+    elif turn.model.startswith("agentloop:") and turn.output:  # a computed step (Run.note): its first line says what it did
+        lines.append(f"       {safe_text(turn.output.splitlines()[0], 240)}")
     return lines
 
 
@@ -74,9 +76,10 @@ def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None
     """A human summary of a run and its graph of turns."""
     if result is not None:
         graph = graph if graph is not None else result.graph
-        head = (f"run {result.run_id}  {result.task}  {result.status.upper()}  score {result.score}  "
+        score = "n/a (no candidate)" if result.score is None else result.score  # never a bare None
+        head = (f"run {result.run_id}  {result.task}  {result.status.upper()}  score {score}  "
                 f"{result.turns} turns  tokens {result.tokens.prompt_tokens}+{result.tokens.completion_tokens}  "
-                f"{result.seconds:.1f}s  stop: {result.stop_reason}")
+                f"{result.seconds:.1f}s  stop: {result.stop_reason or '-'}")
         if result.hidden_tests is not None:
             head += f"  hidden tests: {'passed' if result.hidden_tests['passed'] else 'FAILED'}"
         head += _objective(result, graph)
@@ -97,7 +100,7 @@ def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None
 
 def _objective(result: RunResult, graph: TurnGraph) -> str:
     """The submitted candidate's scored objective (a `score` check), if it has one."""
-    best = next((t for t in reversed(graph.turns()) if t.writes_code and (t.candidate, t.score) ==
+    best = next((t for t in reversed(graph.turns()) if t.produces_candidate and (t.candidate, t.score) ==
                  (result.solution, result.score)), None)
     values = [f.details["objective"] for f in (best.feedback if best else ()) if "objective" in f.details]
     return f"  objective {values[0]:g} ({best.id})" if values and best is not None else ""

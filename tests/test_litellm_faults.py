@@ -68,7 +68,15 @@ async def test_attempts_are_bounded(server):
     assert server.attempts == 3 and elapsed < 8
 
 
-@pytest.mark.parametrize("code", [400, 401, 403, 404])
+@pytest.mark.parametrize("code", [408, 409, 429, 500, 502, 503, 504, 529])
+async def test_every_transient_status_is_retried(server, code):
+    # each reaches the client as a different litellm type (or its catch-all APIError): none may be missed
+    server.script(Status(code), Ok(content="second try"))
+    reply, elapsed = await call(model(server))
+    assert reply.text == "second try" and server.attempts == 2 and elapsed < 5
+
+
+@pytest.mark.parametrize("code", [400, 401, 403, 404, 422])
 async def test_client_errors_are_never_retried(server, code):
     server.script(Status(code), Ok())
     err, elapsed = await call(model(server))

@@ -26,7 +26,7 @@ def test_minimal_task_gets_defaults(tmp_path):
     assert task.language == "python"
     assert [f.kind for f in task.feedback] == ["compile"]
     assert task.strategy.name == "refine"
-    assert task.model_for("critic") == "llamacpp:default"
+    assert task.models == {"default": "llamacpp:default"}  # every role, the critic too, uses the default
     assert task.source_dir == tmp_path.resolve()
 
 

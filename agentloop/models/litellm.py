@@ -217,9 +217,9 @@ def _confidence(reply: Any) -> Confidence | None:
 
 
 def _cost(litellm: Any, model: str, reply: Any) -> float | None:
-    # a model missing from litellm's price table has no cost; asking anyway made litellm print a
+    # a model missing from litellm's price table has no cost; asking anyway makes litellm print a
     # "Provider List" banner to stdout on every call (the name an OpenAI-compatible server reports
-    # is unknown to it), which broke `run --json` and cost CPU on each of N concurrent samples (P4)
+    # is unknown to it), which would break `run --json` and cost CPU on each of N concurrent samples
     if not any(name in litellm.model_cost for name in (model, model.split("/", 1)[-1])):
         return None
     try:

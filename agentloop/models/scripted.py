@@ -48,7 +48,7 @@ def _readable_text(path: Path) -> str | None:
 def _parse(path: Path, text: str | None) -> dict[str, tuple[str | dict, ...]]:
     # keyed by the file's text: a run validates its script and then loads it, and a sweep or a
     # benchmark starts many runs from one file, while the YAML parse (pure Python, to keep line
-    # numbers) was a third of a 10-round scripted refine run's CPU (bench/p1_runtime_cpu.py)
+    # numbers) would be a third of a 10-round scripted refine run's CPU (bench/p1_runtime_cpu.py)
     try:
         doc = load_yaml_file(path) if text is None else load_yaml_text(text, str(path))
     except TaskFileError as exc:

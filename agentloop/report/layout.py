@@ -78,7 +78,7 @@ def rows(graph: TurnGraph, depth: dict[str, int]) -> dict[str, int]:
 
 
 def _sublabel(turn: Turn) -> str:
-    if turn.writes_code:
+    if turn.produces_candidate:
         marks = "".join("✓" if f.passed else "✗" for f in turn.feedback if not f.advisory)
         return f"{turn.score:.2f} {marks}"
     return f"{turn.usage.total} tokens" if not turn.model.startswith("agentloop:") else "(computed)"

@@ -54,7 +54,7 @@ def parent_candidate(graph: TurnGraph, turn: Turn) -> Turn | None:
                 continue
             seen.add(pid)
             parent = graph[pid]
-            if parent.writes_code and parent.candidate is not None:
+            if parent.produces_candidate and parent.candidate is not None:
                 return parent
             nxt.extend(parent.parents)
         frontier = nxt
@@ -74,7 +74,7 @@ def candidate_diff(graph: TurnGraph, turn: Turn) -> dict[str, Any] | None:
 
 def verdict(turn: Turn) -> str:
     """The colour class of a node: pass/fail for candidates, else the kind of turn."""
-    if turn.writes_code:
+    if turn.produces_candidate:
         return "pass" if turn.passed else "fail"
     if turn.model.startswith("agentloop:"):
         return "note"

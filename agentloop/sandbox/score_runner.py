@@ -24,6 +24,20 @@ from .boundary import SolutionModule, _Connection, fork_solution
 
 _OUT, _KEY = 3, 4
 CAPTURE_LIMIT = 64 << 10  # characters of evaluator output kept; more is an error, not a truncation
+CHANNEL_LIMIT = 1 << 20  # the runner sends at most 64 Ki characters of output (JSON-escaped) plus a trace
+
+
+def received(data: bytes, key: str) -> dict | None:
+    """The trusted side's reading of the runner's one keyed message; None if it is missing, forged,
+    doubled or oversized."""
+    lines = data.splitlines()
+    if len(data) > CHANNEL_LIMIT or len(lines) != 1:
+        return None
+    try:
+        msg = json.loads(lines[0])
+    except ValueError:
+        return None
+    return msg if isinstance(msg, dict) and msg.get("k") == key else None
 
 
 class _Capture(io.StringIO):

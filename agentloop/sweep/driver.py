@@ -85,7 +85,7 @@ def run_sweep(path: str | Path, out: str | Path, *, executor: str = "local", sto
         from .plots import _pyplot
         _pyplot()  # a missing matplotlib is bad input too: fail before the first run
     db = Store(store)
-    ledger = Ledger(db.path)
+    ledger = Ledger(db)
     try:
         with Tally(len(jobs), sweep.spec.total_budget, show=progress) as tally:
             if executor == "ray":

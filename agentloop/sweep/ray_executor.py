@@ -29,7 +29,7 @@ def ray_job(job_data: dict[str, Any], prior: dict[str, Any] | None) -> dict[str,
     job = Job(**job_data)
     with tempfile.TemporaryDirectory(prefix="agentloop-ray-") as folder:
         store = scratch_store(folder)
-        ledger = Ledger(store.path)
+        ledger = Ledger(store)
         try:
             if prior is not None:
                 run_id = import_run(store, prior)
