@@ -157,7 +157,7 @@ _BUILDERS = {"sft": sft_lines, "dpo": dpo_lines, "critique": critique_lines}
 _ORIGIN_KEYS = {"run_id", "turn", "rejected_turn", "candidate_turn", "critique_turn"}
 
 
-def export_lines(fmt: str, runs: list[tuple[dict[str, Any], TurnGraph]], min_score: float = 0.0) -> list[Line]:
+def export_lines(fmt: str, runs: list[tuple[RunRecord, TurnGraph]], min_score: float = 0.0) -> list[Line]:
     """Every line of ``fmt`` from ``runs``, identical examples once (the first one found)."""
     seen, out = set(), []
     for record, graph in runs:

@@ -141,7 +141,7 @@ def _exit_code(code: object) -> int:
 def _finish(code: int) -> int:
     # what interpreter shutdown does: wait for non-daemon threads, run atexit, flush
     try:
-        threading._shutdown()  # type: ignore[attr-defined]
+        threading._shutdown()  # type: ignore[attr-defined]  # CPython-private: typeshed does not declare it
     except BaseException:  # noqa: BLE001
         pass
     try:
