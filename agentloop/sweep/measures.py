@@ -71,6 +71,10 @@ class RunFacts:
     hidden_passing: int | None = None  # candidates passing the hidden tests
     visible_passing: int = 0  # candidates passing every visible check
     visible_only: int | None = None  # of those, the ones failing the hidden tests (the visible checks' false passes)
+    # a task with a `score` check: the submission's score on the check's [0, 1] scale, and whether any
+    # candidate reached the target (None: the task has no scored objective; see result.objective_of)
+    objective_score: float | None = None
+    reached: bool | None = None
 
     @property
     def tokens(self) -> int:
@@ -109,6 +113,9 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
     scored_all = all(t.id in hidden for t in cands)
     model_tests = any(f.kind == "model_tests" or f.details.get("model_written_tests") for t in turns for f in t.feedback)
     shown = [t for t in cands if t.passed]
+    objective = result.get("objective") or {}
+    # a scored task none of whose candidates got a score (all failed cheaper checks, or an error) scored 0
+    scored_task = bool(objective) or any(f.get("kind") == "score" for f in record.task.get("feedback") or [])
     return RunFacts(run_id=record.id, task=record.task_name, config=config, seed=seed, status=record.status,
                     passed=submitted, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
                     model_calls=spent["model_calls"], seconds=round(record.seconds, 3), cost_usd=usage.cost_usd,
@@ -116,7 +123,9 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
                     model_tests=model_tests, curve=_curve(turns, hidden, submitted) if scored_all else (),
                     evaluated_tokens=spent["evaluated_tokens"], flops=spent["flops"],
                     hidden_passing=sum(hidden[t.id] for t in cands) if scored_all else None,
-                    visible_passing=len(shown), visible_only=sum(not hidden[t.id] for t in shown) if scored_all else None)
+                    visible_passing=len(shown), visible_only=sum(not hidden[t.id] for t in shown) if scored_all else None,
+                    objective_score=(objective.get("submitted_score") or 0.0) if scored_task else None,
+                    reached=bool(objective.get("reached")) if scored_task else None)
 
 
 def _curve(turns: list[Turn], hidden: dict[str, bool], submitted: bool) -> tuple[Point, ...]:
