@@ -7,8 +7,10 @@ sampled from one island (islands take turns), shown in the prompt (``prompts/evo
 child turn's graph edges are its parent first, then its inspirations. The model may answer with
 search/replace blocks applied to the parent (an edit that does not apply is the child's failing
 ``edit`` feedback) or with a whole program. A child identical or nearly identical to a program
-the database has seen is rejected before its checks run (``novelty``). Checks run as a cascade:
-stage by stage, a later (expensive) stage only when the earlier ones pass. Every
+the database has seen is rejected before its checks run (``novelty``). A child's prompt lists the
+edits that failed before on its parent and island (``failed_edits``, bounded). Checks run as a
+cascade: stage by stage, a later (expensive) stage only when the one before passes or, with
+``cascade_thresholds``, reaches a score (``feedback.Cascade``). Every
 ``migration_interval`` children each island's best elite migrates to the next island. When the
 refiner role has several models (``models: {refiner: A, refiner.big: B}``), each child's model is
 chosen by a UCB1 bandit on score improvement over the parent per 1,000 tokens.
