@@ -382,3 +382,5 @@ def test_a_sweep_compares_evolve_with_a_model_bandit_against_sampling_on_a_score
     section = summary.split("## Scored objective", 1)[1]
     assert "| evolve | 1 | 0.9" in section and "| sample | 1 | 0.5" in section
     assert "-0.4" in section.split("| sample |", 1)[1].split("\n", 1)[0]  # the paired difference, vs evolve
+    pngs = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
+    assert pngs == ["objective.png"]  # no hidden tests: no flat pass-rate plots

@@ -59,3 +59,33 @@ def objective_section(rows: list[dict[str, Any]]) -> list[str]:
 def objective_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows as plain data (intervals as ``{point, low, high}``)."""
     return [{k: v.to_dict() if isinstance(v, Interval) else v for k, v in r.items()} for r in rows]
+
+
+def only_objective(runs: list[RunFacts]) -> bool:
+    """Whether every run is of a scored task without hidden tests (pass-rate plots would be empty)."""
+    return bool(runs) and all(r.objective_score is not None and r.hidden_passing is None for r in runs)
+
+
+def draw_objective(plt, rows: list[dict[str, Any]], path) -> Any:
+    """objective.png: each configuration's mean submission score with its 95% interval, and the share of
+    runs reaching the target; the title names the budget everyone had."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    xs = list(range(len(rows)))
+    for x, r in zip(xs, rows):
+        ci = r["score"]
+        ax.errorbar([x], [ci.point], yerr=[[ci.point - ci.low], [ci.high - ci.point]], fmt="o", capsize=6, ms=7)
+        ax.annotate(f"{ci.point:.2f}\nreached {r['reached'].point:.0%}", (x, ci.high), textcoords="offset points",
+                    xytext=(0, 6), ha="center", fontsize=8)
+    ax.set_xticks(xs, [r["configuration"] for r in rows])
+    ax.set_xlim(-0.6, len(rows) - 0.4)
+    ax.set_ylim(-0.02, 1.12)
+    ax.set_ylabel("submission score (the score check, [0, 1])")
+    runs = sorted({r["runs"] for r in rows})
+    tokens = ", ".join(f"{r['tokens_per_run']:.0f}" for r in rows)
+    ax.set_title(f"scored objective, mean over {'/'.join(map(str, runs))} runs per configuration, 95% intervals\n"
+                 f"tokens per run: {tokens}", fontsize=10)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
