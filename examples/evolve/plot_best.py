@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("out")
     parser.add_argument("--store", default=None)
     args = parser.parse_args()
-    cmd = ["agentloop", "show", args.run_id, "--json"] + (["--store", args.store] if args.store else [])
+    cmd = [sys.executable, "-m", "agentloop.cli", "show", args.run_id, "--json"] + (["--store", args.store] if args.store else [])
     run = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=120).stdout)
     pts, target = points(run)
     if not pts:
