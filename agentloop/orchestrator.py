@@ -99,9 +99,8 @@ class Run:
         failed one is not checked again but rejected with feedback saying so; ``advisory_tests`` (model-written pytest
         code) run too, shown to the agents but never counted; ``model`` is a URI instead of the role's; ``adopt`` reads
         the reply instead of the code parser (a rejection it returns is the only feedback); ``cascade`` runs the checks
-        stage by stage (``run_checks``); ``context`` adds template variables (a strategy's own, such as
-        ``evolve``'s failed edits). Turns may run concurrently: each takes its sequence number before its first
-        await, so a strategy that starts them in a fixed order replays identically on resume. ``stop_below``: Request's.
+        stage by stage (``run_checks``); ``context`` adds template variables. Turns may run concurrently: each takes its
+        sequence number before its first await, so one started in a fixed order replays identically. ``stop_below``: Request's.
         """
         if self._next_seq in self._replay:  # a stored turn is replayed whatever the budget says now
             seq, self._next_seq = self._next_seq, self._next_seq + 1
@@ -109,8 +108,7 @@ class Run:
         if (reason := self._limit_reached()) is not None:
             raise BudgetExhausted(reason)
         uri = model or self.models.get(role, self.models["default"])
-        messages = conversation(parents, self._renderer.render(template or role,
-                                                                 {**context_for(self.task, parents), **(context or {})}))
+        messages = conversation(parents, self._renderer.render(template or role, {**context_for(self.task, parents), **(context or {})}))
         model = self._pool.get(uri)
         # counted and reserved before the first await: concurrent turns see each other's reservations
         request, held = self._meter.hold(replace(self._request(role, self._next_seq, temperature), stop_below=stop_below),
@@ -126,8 +124,7 @@ class Run:
 
     async def _complete_turn(self, role: str, seq: int, parents: list[Turn], uri: str, model: Any,
                              messages: list[dict[str, str]], request: Request, held: list[int], *,
-                             reject_repeats: bool, advisory_tests: str | None, adopt: Adopter | None,
-                             cascade: Cascade | None) -> Turn:
+                             reject_repeats: bool, advisory_tests: str | None, adopt: Adopter | None, cascade: Cascade | None) -> Turn:
         spec = ROLE_SPECS[role]
         try:
             completion = await self._siblings.complete(model, messages, request)
