@@ -110,7 +110,8 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
     cands = graph.candidates()
     # a reply with no code block is a candidate that fails every test, hidden ones included
     hidden = {**{t.id: False for t in cands if t.candidate is None}, **hidden}
-    scored_all = all(t.id in hidden for t in cands)
+    # a task without hidden tests (a scored objective) has no hidden verdicts at all, not all-failing ones
+    scored_all = bool(record.task.get("hidden_tests")) and all(t.id in hidden for t in cands)
     model_tests = any(f.kind == "model_tests" or f.details.get("model_written_tests") for t in turns for f in t.feedback)
     shown = [t for t in cands if t.passed]
     objective = result.get("objective") or {}
