@@ -107,16 +107,39 @@ def with_preamble(code: str, task: Task) -> str:
     return task.preamble + ("" if task.preamble.endswith("\n") else "\n") + code
 
 
+@dataclass(frozen=True)
+class Cascade:
+    """Checks run stage by stage: ``stages`` are lists of indices into the task's feedback entries.
+
+    The stage after stage ``k`` runs only when stage ``k`` clears: every check so far passed or,
+    where ``thresholds[k]`` is a number, the weighted mean score of stage ``k``'s checks reaches it
+    (a number lets a partly good candidate through to a costlier, finer check, as OpenEvolve's
+    cascade thresholds do). A flagged ``scan`` never clears.
+    """
+
+    stages: tuple[tuple[int, ...], ...]
+    thresholds: tuple[float | None, ...] = ()
+
+    def clears(self, stage: int, results: list[Feedback], first: int) -> bool:
+        """Whether the checks of ``stage`` (``results[first:]``) let the next stage run."""
+        if any(f.kind == "scan" and not f.passed for f in results):
+            return False
+        threshold = self.thresholds[stage] if stage < len(self.thresholds) else None
+        if threshold is None:
+            return all(f.passed for f in results)
+        return combined_score(results[first:]) >= threshold
+
+
 async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None = None,
-                     ask: Asker | None = None, stages: list[list[int]] | None = None) -> list[Feedback]:
+                     ask: Asker | None = None, cascade: Cascade | None = None) -> list[Feedback]:
     """Run every feedback entry of the task (or ``specs``) on ``code``, in order.
 
     Every check sees the task's ``preamble`` followed by ``code`` (``with_preamble``). The
     task's own checks of Python code start with the static ``scan`` of the candidate (only
     present when it finds something, and then failing): tampering with the harness can never pass.
-    ``stages`` (a cascade: lists of indices into the entries) runs them stage by stage; once a
-    stage has a failing check, the later stages' checks are not run but recorded as failing
-    (``details.not_run``), so an expensive check never runs on a candidate a cheap one rejects.
+    ``cascade`` runs them stage by stage; once a stage does not clear (``Cascade.clears``), the
+    later stages' checks are not run but recorded as failing (``details.not_run``), so an
+    expensive check never runs on a candidate a cheap one rejects.
     """
     results: list[Feedback] = []
     flagged = scan_for(code, task) if specs is None else None
@@ -124,9 +147,10 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
     if flagged is not None:
         results.append(flagged)
     specs = task.feedback if specs is None else specs
+    stages = cascade.stages if cascade else ()
     order = [i for stage in stages for i in stage] if stages else list(range(len(specs)))
-    ends = {sum(len(s) for s in stages[: n + 1]) - 1 for n in range(len(stages))} if stages else set()
-    cleared = True
+    ends = {sum(len(s) for s in stages[: n + 1]) - 1: n for n in range(len(stages))}
+    cleared, first = True, len(results)
     for position, index in enumerate(order):
         spec = specs[index]
         if not cleared:
@@ -146,8 +170,8 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
         results.append(Feedback(kind=spec.kind, passed=fb.passed, score=min(1.0, max(0.0, fb.score)),
                                 summary=trim(fb.summary), details=details,
                                 duration_s=round(time.monotonic() - started, 4), weight=spec.weight))
-        if position in ends:  # the end of a cascade stage: the next runs only if everything so far passed
-            cleared = all(f.passed for f in results)
+        if cascade and position in ends:  # the end of a cascade stage: does the next one run?
+            cleared, first = cascade.clears(ends[position], results, first), len(results)
         await asyncio.sleep(0)
     return results
 

@@ -21,7 +21,7 @@ from typing import Any
 from .budget import BudgetExhausted, Metered, TokenMeter
 from .errors import ModelError, RunError
 from .events import End, Event, EventSink, Replayed, RunWarning, Start, TurnDone, build
-from .feedback import Feedback, combined_score, run_checks, stopped_early
+from .feedback import Cascade, Feedback, combined_score, run_checks, stopped_early
 from .hidden import hidden_verdict
 from .graph import Turn, TurnGraph
 from .models import ModelPool, Request
@@ -44,7 +44,6 @@ from .telemetry import traced_run, traced_turn
 
 # a strategy's reading of a code reply: (candidate, rejection), the rejection standing in for the checks
 Adopter = Callable[[str], tuple[str | None, Feedback | None]]
-Stages = list[list[int]]  # a cascade: feedback entries by index, stage by stage (feedback.run_checks)
 MODEL_CALL_LIMIT_S = 300.0  # no single model call may run longer, whatever the budget says
 
 
@@ -94,16 +93,17 @@ class Run:
 
     async def turn(self, role: str, *, parents: list[Turn], temperature: float | None = None, stop_below: float | None = None,
                    template: str | None = None, reject_repeats: bool = False, advisory_tests: str | None = None,
-                   model: str | None = None, adopt: Adopter | None = None, stages: Stages | None = None) -> Turn:
+                   model: str | None = None, adopt: Adopter | None = None, cascade: Cascade | None = None,
+                   context: dict[str, Any] | None = None) -> Turn:
         """One agent turn derived from ``parents``; raises ``BudgetExhausted`` when the budget is spent.
 
         ``temperature`` overrides the role's (a strategy that samples for diversity sets it); ``template`` renders
         ``prompts/<template>.j2`` instead of the role's own; with ``reject_repeats`` a candidate identical to an earlier
         failed one is not checked again but rejected with feedback saying so; ``advisory_tests`` (model-written pytest
         code) run too, shown to the agents but never counted; ``model`` is a URI instead of the role's; ``adopt`` reads
-        the reply instead of the code parser (a rejection it returns is the only feedback); ``stages`` runs the checks
-        as a cascade (``run_checks``). Turns may run concurrently: each takes its sequence number before its first
-        await, so a strategy that starts them in a fixed order replays identically on resume. ``stop_below``: Request's.
+        the reply instead of the code parser (a rejection it returns is the only feedback); ``cascade`` runs the checks
+        stage by stage (``run_checks``); ``context`` adds template variables. Turns may run concurrently: each takes its
+        sequence number before its first await, so one started in a fixed order replays identically. ``stop_below``: Request's.
         """
         if self._next_seq in self._replay:  # a stored turn is replayed whatever the budget says now
             seq, self._next_seq = self._next_seq, self._next_seq + 1
@@ -111,7 +111,7 @@ class Run:
         if (reason := self._limit_reached()) is not None:
             raise BudgetExhausted(reason)
         uri = model or self.models.get(role, self.models["default"])
-        messages = conversation(parents, self._renderer.render(template or role, context_for(self.task, parents)))
+        messages = conversation(parents, self._renderer.render(template or role, {**context_for(self.task, parents), **(context or {})}))
         backend = self._pool.get(uri)
         # counted and reserved before the first await: concurrent turns see each other's reservations
         request, reserved = self._meter.hold(replace(self._request(role, self._next_seq, temperature), stop_below=stop_below),
@@ -121,14 +121,14 @@ class Run:
         try:
             return await self._complete_turn(role, seq, parents, uri, backend, messages, request, held,
                                              reject_repeats=reject_repeats, advisory_tests=advisory_tests, adopt=adopt,
-                                             stages=stages)
+                                             cascade=cascade)
         finally:
             self._meter.release(sum(held))
 
     @traced_turn
     async def _complete_turn(self, role: str, seq: int, parents: list[Turn], uri: str, model: Any,
                              messages: list[dict[str, str]], request: Request, held: list[int], *,
-                             reject_repeats: bool, advisory_tests: str | None, adopt: Adopter | None, stages: Stages | None) -> Turn:
+                             reject_repeats: bool, advisory_tests: str | None, adopt: Adopter | None, cascade: Cascade | None) -> Turn:
         try:
             completion = await self._siblings.complete(model, messages, request)
         except ModelError:
@@ -145,7 +145,7 @@ class Run:
                 extract_code(completion.text, self.task.language, self.task.entry_point)
                 if self.task.output == "code" else completion.text.strip() or None, None)
             repeat = repeat or stopped_early(completion.stopped) or (self._failed_before(candidate) if reject_repeats else None)
-            feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side, held, stages))
+            feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side, held, cascade))
             if advisory_tests and candidate and not repeat:
                 feedback += (await self._advisory(candidate, advisory_tests),)
             score = combined_score(list(feedback))
@@ -254,7 +254,7 @@ class Run:
                        stop_at_fence=spec.produces_candidate and self.task.output == "code")
 
     async def _check(self, candidate: str | None, seq: int, side: list[Completion], held: list[int],
-                     stages: Stages | None) -> list[Feedback]:
+                     cascade: Cascade | None) -> list[Feedback]:
         if candidate is None:
             return [Feedback(kind="parse", passed=False, score=0.0,
                              summary="No code block was found in the reply: answer with one fenced code block.")]
@@ -274,7 +274,7 @@ class Run:
             side.extend(out.completions)
             return out
 
-        results = await run_checks(candidate, self.task, self._sandbox, ask=ask, stages=stages)
+        results = await run_checks(candidate, self.task, self._sandbox, ask=ask, cascade=cascade)
         return results + [validate(fn, candidate) for fn in self._validators]
 
     def _replayed(self, stored: Turn, role: str) -> Turn:

@@ -12,7 +12,7 @@ from typing import Any
 
 from .graph import Turn, TurnGraph
 from .metrics import run_metrics
-from .result import RunResult
+from .result import RunResult, objective_of
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -140,7 +140,14 @@ def run_json(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any]:
     return {"run_id": record["id"], "task": record["task_name"], "status": record["status"],
             "stop_reason": record.get("stop_reason"), "error": record.get("error"),
             "result": record.get("result"), "metrics": run_metrics(graph, record.get("seconds")), "isolation": isolation_levels(graph),
-            "turns": turns}
+            "objective": stored_objective(record, graph), "turns": turns}
+
+
+def stored_objective(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any] | None:
+    """A stored run's scored objective: its result's, else (unfinished, or stored before results had one)
+    computed from the graph with the best candidate as the submitted one."""
+    result = record.get("result") or {}
+    return result["objective"] if "objective" in result else objective_of(graph, graph.best())
 
 
 def runs_table(records: list[Any]) -> str:

@@ -123,3 +123,22 @@ def summary(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any]:
         "strategy": strategy.get("name") if isinstance(strategy, dict) else strategy,
         "models": record.get("models") or {}, "prompt": task.get("prompt", ""),
     })
+
+
+def evolve_payload(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any] | None:
+    """An ``evolve`` run's population (islands, MAP-Elites grids, migrations, lineage edges), bounded;
+    None for other strategies. The grid's features become the rows (first) and columns (the rest)."""
+    from ..strategies.evolve_view import params_of, population
+    params = params_of(record.get("task") or {})
+    if params is None:
+        return None
+    data = population(graph, params)
+    for isle in data["islands"]:  # a feature's values share a type: they sort as themselves
+        isle["rows"] = [_axis(v) for v in sorted({tuple(c["cell"][:1]) for c in isle["cells"]})]
+        isle["columns"] = [_axis(v) for v in sorted({tuple(c["cell"][1:]) for c in isle["cells"]})]
+        isle["at"] = {f"{_axis(c['cell'][:1])}|{_axis(c['cell'][1:])}": c for c in isle["cells"]}
+    return bounded(data)
+
+
+def _axis(values: tuple[Any, ...] | list[Any]) -> str:
+    return " · ".join(str(v) for v in values) or "—"

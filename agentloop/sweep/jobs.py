@@ -120,7 +120,10 @@ async def score_candidates(job: Job, store: Store, run_id: str) -> dict[str, boo
 
 
 def _wanted(job: Job, store: Store, run_id: str) -> list[Turn]:
-    """The candidate turns ``score_candidates`` scores: every one, or only the submission."""
+    """The candidate turns ``score_candidates`` scores: every one, or only the submission; none for a task
+    without hidden tests (a scored objective, measured by its own check)."""
+    if not job.task_data.get("hidden_tests"):
+        return []
     solution = (store.get_run(run_id).result or {}).get("solution")
     return [t for t in store.turns(run_id)
             if t.candidate is not None and (job.score_candidates or t.candidate == solution)]

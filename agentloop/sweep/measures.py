@@ -73,6 +73,10 @@ class RunFacts:
     visible_passing: int = 0  # candidates passing every visible check
     visible_only: int | None = None  # of those, the ones failing the hidden tests (the visible checks' false passes)
     model_inputs: bool = False  # the submission was selected by outputs on model-written inputs (S*, disagreement)
+    # a task with a `score` check: the submission's score on the check's [0, 1] scale, and whether any
+    # candidate reached the target (None: the task has no scored objective; see result.objective_of)
+    objective_score: float | None = None
+    reached: bool | None = None
 
     @property
     def tokens(self) -> int:
@@ -108,11 +112,15 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
     cands = graph.candidates()
     # a reply with no code block is a candidate that fails every test, hidden ones included
     hidden = {**{t.id: False for t in cands if t.candidate is None}, **hidden}
-    scored_all = all(t.id in hidden for t in cands)
+    # a task without hidden tests (a scored objective) has no hidden verdicts at all, not all-failing ones
+    scored_all = bool(record.task.get("hidden_tests")) and all(t.id in hidden for t in cands)
     model_tests = any(f.kind == "model_tests" or f.details.get("model_written_tests") for t in turns for f in t.feedback)
     shown = [t for t in cands if t.passed]
     # only a selection that ran and chose counts: a recorded failure leaves the default pick
     model_inputs = any(f.details.get("model_written_inputs") and "error" not in f.details for t in turns for f in t.feedback)
+    objective = result.get("objective") or {}
+    # a scored task none of whose candidates got a score (all failed cheaper checks, or an error) scored 0
+    scored_task = bool(objective) or any(f.get("kind") == "score" for f in record.task.get("feedback") or [])
     return RunFacts(run_id=record.id, task=record.task_name, config=config, seed=seed, status=record.status,
                     passed=submitted, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
                     model_calls=spent["model_calls"], seconds=round(record.seconds, 3), cost_usd=usage.cost_usd,
@@ -121,7 +129,9 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
                     evaluated_tokens=spent["evaluated_tokens"], flops=spent["flops"],
                     hidden_passing=sum(hidden[t.id] for t in cands) if scored_all else None,
                     visible_passing=len(shown), visible_only=sum(not hidden[t.id] for t in shown) if scored_all else None,
-                    model_inputs=model_inputs)
+                    model_inputs=model_inputs,
+                    objective_score=(objective.get("submitted_score") or 0.0) if scored_task else None,
+                    reached=bool(objective.get("reached")) if scored_task else None)
 
 
 def _curve(turns: list[Turn], hidden: dict[str, bool], submitted: bool) -> tuple[Point, ...]:

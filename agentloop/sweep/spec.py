@@ -20,7 +20,6 @@ from ..errors import ModelURIError, OverrideError, TaskFileError
 from ..models import normalize_uri
 from ..overrides import apply_overrides
 from ..task import (
-    ROLES,
     Budget,
     Sampling,
     _check_schema,
@@ -88,7 +87,12 @@ class SweepFile(_Strict):
     score_candidates: bool = True  # run the hidden tests on every candidate too (coverage, by-turn curves)
     configs: list[ConfigSpec] = Field(min_length=1)
 
-    @field_validator("models", "sampling")
+    @field_validator("models")
+    @classmethod
+    def _known_model_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return known_roles(value, variants=True)  # ROLE.NAME: another model of a role, as in task files
+
+    @field_validator("sampling")
     @classmethod
     def _known_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
         return known_roles(value)
@@ -207,8 +211,10 @@ def _resolve(raw: ConfigSpec, spec: SweepFile, index: int, doc: YamlDoc, base: P
     models = {**spec.models, **raw.models}
     for role, uri in models.items():
         field = where + ("models", role) if role in raw.models else ("models", role)
-        if role != "default" and role not in ROLES:
-            raise TaskFileError(doc.path, _dotted(field), f"unknown role '{role}'", doc.line_of(field))
+        try:
+            known_roles({role: uri}, variants=True)
+        except ValueError as exc:
+            raise TaskFileError(doc.path, _dotted(field), str(exc), doc.line_of(field)) from None
         models[role] = _normalize(uri, base, doc, field)
     return Config(name=raw.name, strategy=strategy, models=models, budget=budget, sampling=sampling)
 
