@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
-from helpers import run_cli
+from helpers import REPO, load_example, run_cli
 from sweep_fixtures import GOOD_DOUBLE, SNEAKY_DOUBLE, TASKS, WRONG_DOUBLE
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def early_stop():
-    spec = importlib.util.spec_from_file_location("early_stop", REPO / "examples" / "confidence" / "early_stop.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("examples/confidence/early_stop.py")
 
 
 def reply(text: str, levels: list[float]) -> dict:

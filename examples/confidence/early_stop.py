@@ -97,8 +97,9 @@ def _passes(run: Sampled, turn: Turn | None) -> float:
     return float(turn is not None and run.hidden.get(turn.id, False))
 
 
-def _row(name: str, values: list[Interval | None | str]) -> str:
-    return f"| {name} | " + " | ".join(v if isinstance(v, str) else ci_text(v) for v in values) + " |"
+def _row(name: str, values: list[Interval | None | str], digits: int = 3) -> str:
+    return f"| {name} | " + " | ".join(v if isinstance(v, str) else "–" if v is None else v.text(digits)
+                                       for v in values) + " |"
 
 
 def report(store_path: str, plain: str = "sample6", stop: str = "sample6_deepconf") -> str:
@@ -132,10 +133,10 @@ def report(store_path: str, plain: str = "sample6", stop: str = "sample6_deepcon
     for label, attr in (("completion tokens", "completion_tokens"), ("nominal tokens (prompt + completion)", "tokens")):
         spent = [per(x, lambda r, attr=attr: getattr(r.facts, attr)) for x in (A, B)]
         ratio = boot.ratio(spent[1], spent[0])
-        lines.append(_row(label, [boot.mean(spent[0]), boot.mean(spent[1]), f"ratio {ci_text(ratio)}"]))
+        lines.append(_row(label, [boot.mean(spent[0]), boot.mean(spent[1]), f"ratio {ci_text(ratio)}"], digits=1))
     secs = [per(x, lambda r: r.facts.seconds) for x in (A, B)]
     lines.append(_row("wall seconds (shared machine: indicative only)",
-                      [boot.mean(secs[0]), boot.mean(secs[1]), f"ratio {ci_text(boot.ratio(secs[1], secs[0]))}"]))
+                      [boot.mean(secs[0]), boot.mean(secs[1]), f"ratio {ci_text(boot.ratio(secs[1], secs[0]))}"], digits=1))
     lines += ["", *_stops(B, warmup, keep), "", *_replayed(A, warmup, keep, boot), "", METHOD]
     return "\n".join(lines) + "\n"
 
