@@ -6,7 +6,7 @@ plain one (every sample runs to its end) and one with ``confidence_stop: {warmup
 (``score_candidates``, the sweep's default). Printed, as markdown:
 
 - per configuration: pass@1 of the submitted candidate, coverage, the share of samples passing,
-  completion and nominal tokens per problem, each with its 95% bootstrap interval over problems
+  completion, nominal and evaluated tokens per problem, each with its 95% bootstrap interval over problems
   (agentloop's ``Bootstrap``: the same draws for both configurations, so the differences are paired);
 - the paired difference in pass@1 and the ratio of completion tokens (with the stop / without):
   tokens saved = 1 − ratio;
@@ -130,7 +130,8 @@ def report(store_path: str, plain: str = "sample6", stop: str = "sample6_deepcon
     made = [per(x, lambda r: len(r.candidates)) for x in (A, B)]
     lines.append(_row("share of samples passing the hidden tests (stopped ones count as failing)",
                       [boot.ratio(good[0], made[0]), boot.ratio(good[1], made[1]), "–"]))
-    for label, attr in (("completion tokens", "completion_tokens"), ("nominal tokens (prompt + completion)", "tokens")):
+    for label, attr in (("completion tokens", "completion_tokens"), ("nominal tokens (prompt + completion)", "tokens"),
+                        ("evaluated tokens (prompt not served from the KV cache + completion)", "evaluated_tokens")):
         spent = [per(x, lambda r, attr=attr: getattr(r.facts, attr)) for x in (A, B)]
         ratio = boot.ratio(spent[1], spent[0])
         lines.append(_row(label, [boot.mean(spent[0]), boot.mean(spent[1]), f"ratio {ci_text(ratio)}"], digits=1))
