@@ -28,10 +28,12 @@ def cells(text: str) -> dict[str, list[str]]:
 
 def test_the_stop_cuts_a_passing_sample_and_the_report_says_what_it_cost(tmp_path):
     # warm-up: a sneaky candidate (passes the visible test, fails the hidden one) at confidence 8.0, the threshold;
-    # then the right answer whose confidence dips (cut at token 41 with the stop) and a wrong one, confident
+    # then the right answer whose confidence dips (cut at token 41 with the stop) and a wrong one, confident.
     (tmp_path / "suite").mkdir()
     (tmp_path / "suite" / "tasks.jsonl").write_text(json.dumps(TASKS[0]) + "\n")
-    script = [reply(SNEAKY_DOUBLE, [8.0] * 80), reply(GOOD_DOUBLE, [8.0] * 40 + [2.0] * 40),
+    # the right answer is followed by prose, and the dip is in the prose: the cut keeps the whole code block
+    right_then_prose = GOOD_DOUBLE + "\n\nThis doubles x. " + "It is a short explanation. " * 8
+    script = [reply(SNEAKY_DOUBLE, [8.0] * 80), reply(right_then_prose, [8.0] * 40 + [2.0] * 40),
               reply(WRONG_DOUBLE, [9.0] * 80)]
     (tmp_path / "script.yaml").write_text(yaml.safe_dump({"solver": script}))
     base = {"name": "best_of_n", "n": 3, "early_stop": False}
@@ -48,12 +50,15 @@ def test_the_stop_cuts_a_passing_sample_and_the_report_says_what_it_cost(tmp_pat
     # without the stop the right answer is submitted; with it, only the sneaky warm-up passes the visible test
     assert rows["pass@1 of the submitted candidate"][:3] == ["1.000 [1.000, 1.000]", "0.000 [0.000, 0.000]",
                                                              "-1.000 [-1.000, -1.000]"]
+    # the cut sample is never submitted, so it counts as failing even though its cut code passes
+    assert rows["share of samples passing the hidden tests (stopped ones count as failing)"][:2] == [
+        "0.333 [0.333, 0.333]", "0.000 [0.000, 0.000]"]
     plain_tokens, stop_tokens, ratio = rows["completion tokens"]
     assert float(stop_tokens.split()[0]) < float(plain_tokens.split()[0])
     assert ratio.startswith("ratio 0.") and not ratio.startswith("ratio 0.000")
     assert "after the warm-up (judged by the threshold): 2; stopped: 1, in 1 of 1 problems" in text
     assert "Stopped at token (window 32): median 41, range 41–41" in text
-    assert "cut code already passes the hidden tests (a pass the stop threw away for certain): 0 of 1" in text
+    assert "cut code already passes the hidden tests (a pass the stop threw away for certain): 1 of 1" in text
     assert "Threshold per problem (from its warm-up): median 8.000" in text
     # replayed on the plain run's finished samples: the same sample is cut, and it was the one that passed
     assert "Of 2 samples after each problem's first 1, the rule would stop 1 (in 1 of 1 problems)" in text

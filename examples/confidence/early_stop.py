@@ -126,7 +126,8 @@ def report(store_path: str, plain: str = "sample6", stop: str = "sample6_deepcon
     cov = [per(x, lambda r: any(r.hidden.get(t.id, False) for t in r.candidates)) for x in (A, B)]
     lines.append(_row("coverage: some candidate passes", [boot.mean(cov[0]), boot.mean(cov[1]),
                                                           boot.mean([y - x for x, y in zip(*cov)])]))
-    good = [per(x, lambda r: sum(r.hidden.get(t.id, False) for t in r.candidates)) for x in (A, B)]
+    # a stopped sample is never submitted: it counts as failing even where its cut code passes (see _stops)
+    good = [per(x, lambda r: sum(r.hidden.get(t.id, False) and not t.stopped for t in r.candidates)) for x in (A, B)]
     made = [per(x, lambda r: len(r.candidates)) for x in (A, B)]
     lines.append(_row("share of samples passing the hidden tests (stopped ones count as failing)",
                       [boot.ratio(good[0], made[0]), boot.ratio(good[1], made[1]), "–"]))
