@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -34,6 +35,15 @@ FIZZ_TESTS = textwrap.dedent("""\
     """)
 HIDDEN_MARKER = "HIDDEN_SENTINEL_7731"
 FIZZ_HIDDEN = f"from solution import fizzbuzz\ndef test_{HIDDEN_MARKER}(): assert fizzbuzz(15) == 'FizzBuzz'\n"
+
+
+def load_example(relative: str):
+    """A script of the repository (``examples/...py``) imported as a module, as a test exercises its functions."""
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:

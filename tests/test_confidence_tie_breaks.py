@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import yaml
-from helpers import run_cli
+from helpers import load_example, run_cli
 from sweep_fixtures import GOOD_DOUBLE, SNEAKY_DOUBLE, TASKS
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def tie_breaks():
-    spec = importlib.util.spec_from_file_location("tie_breaks", REPO / "examples" / "confidence" / "tie_breaks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("examples/confidence/tie_breaks.py")
 
 
 def reply(text: str, sure: bool) -> dict:
