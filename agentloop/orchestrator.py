@@ -112,14 +112,14 @@ class Run:
             raise BudgetExhausted(reason)
         uri = model or self.models.get(role, self.models["default"])
         messages = conversation(parents, self._renderer.render(template or role, {**context_for(self.task, parents), **(context or {})}))
-        model = self._pool.get(uri)
+        backend = self._pool.get(uri)
         # counted and reserved before the first await: concurrent turns see each other's reservations
-        request, held = self._meter.hold(replace(self._request(role, self._next_seq, temperature), stop_below=stop_below),
-                                         count_prompt_tokens(model, messages))
+        request, reserved = self._meter.hold(replace(self._request(role, self._next_seq, temperature), stop_below=stop_below),
+                                             count_prompt_tokens(backend, messages))
         seq, self._next_seq = self._next_seq, self._next_seq + 1
-        held = [held]  # tokens this turn holds until it is committed (its calls' usage is counted then)
+        held = [reserved]  # tokens this turn holds until it is committed (its calls' usage is counted then)
         try:
-            return await self._complete_turn(role, seq, parents, uri, model, messages, request, held,
+            return await self._complete_turn(role, seq, parents, uri, backend, messages, request, held,
                                              reject_repeats=reject_repeats, advisory_tests=advisory_tests, adopt=adopt,
                                              cascade=cascade)
         finally:
@@ -136,12 +136,15 @@ class Run:
                 raise BudgetExhausted("budget:max_seconds") from None  # the call's deadline was the budget's
             raise
         held[0] = self._meter.settle(held[0], completion.usage.total)  # what it spent, held until committed
-        candidate, feedback, score, side = None, (), None, []
+        candidate: str | None = None
+        feedback: tuple[Feedback, ...] = ()
+        score: float | None = None
+        side: list[Completion] = []  # the judge's calls
         if ROLE_SPECS[role].produces_candidate:
             candidate, repeat = adopt(completion.text) if adopt else (
                 extract_code(completion.text, self.task.language, self.task.entry_point)
                 if self.task.output == "code" else completion.text.strip() or None, None)
-            repeat = repeat or stopped_early(completion.stopped) or (reject_repeats and self._failed_before(candidate))
+            repeat = repeat or stopped_early(completion.stopped) or (self._failed_before(candidate) if reject_repeats else None)
             feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side, held, cascade))
             if advisory_tests and candidate and not repeat:
                 feedback += (await self._advisory(candidate, advisory_tests),)
@@ -217,7 +220,7 @@ class Run:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(self.maybe_turn(role, parents=parents or [], temperature=temperature))
                      for _ in range(count)]
-        return [t.result() for t in tasks if t.result() is not None]
+        return [turn for t in tasks if (turn := t.result()) is not None]
 
     def _judge_uri(self) -> str:
         """Feedback kinds that consult a model (judge) use the judge's model, else the critic's."""
@@ -260,8 +263,8 @@ class Run:
             uri = self._judge_uri()
             messages = self._renderer.render(template, {"task": task_view(self.task), **variables})
             try:
-                out = await complete_structured(Metered(self._meter, self._pool.get(uri), held, self._pool.calls), messages,
-                                                self._request("judge", seq), schema)
+                metered = Metered(self._meter, self._pool.get(uri), held, self._pool.calls)
+                out: Structured[Any] = await complete_structured(metered, messages, self._request("judge", seq), schema)
             except BudgetExhausted:
                 return Structured(None, (), "the token budget is spent: the judge was not asked", tuple(messages))
             except ModelError as exc:
@@ -300,7 +303,7 @@ async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int
     The first of ``stop_signals`` (the CLI passes SIGINT and SIGTERM) cancels the run: in-flight
     model calls and checks are cancelled and the run is recorded as ``interrupted``, resumable.
     """
-    options = {"models": models, "seed": seed, "on_event": on_event, "pool": pool, "validators": validators,
+    options: dict[str, Any] = {"models": models, "seed": seed, "on_event": on_event, "pool": pool, "validators": validators,
                "stop_signals": stop_signals}
     if run_id is not None:
         return await _execute(task, store, run_id, resumed=True, **options)
@@ -379,10 +382,12 @@ async def _drive(run: Run) -> str:
             return "budget:max_seconds"
         raise RunError("an internal wait timed out") from None
     except BaseExceptionGroup as group:  # concurrent branches: the budget, or the first real failure
-        budget, rest = group.split(BudgetExhausted)
+        spent, rest = group.split(BudgetExhausted)
         if rest is not None:
             raise _first_leaf(rest) from None
-        return _first_leaf(budget).reason
+        leaf = _first_leaf(spent or group)
+        assert isinstance(leaf, BudgetExhausted)  # split() left only BudgetExhausted leaves
+        return leaf.reason
 
 
 def _first_leaf(group: BaseException) -> BaseException:

@@ -86,7 +86,7 @@ class _Printed:
 
 def _trace(exc: BaseException) -> str:
     """The candidate's frames (``solution.py:LINE: in NAME``), as pytest's short tracebacks show them."""
-    lines = []
+    lines: list[str] = []
     try:
         for frame in traceback.extract_tb(exc.__traceback__):
             if os.path.basename(frame.filename) == "solution.py" or not lines and frame.filename.startswith("<"):
@@ -150,7 +150,7 @@ class Server:
         if self.module is not None or self.failed is not None:
             return
         try:
-            import solution  # noqa: PLC0415 - the candidate, imported on first use only
+            import solution  # the candidate, imported on first use only
             self.module = solution
         except BaseException as exc:  # noqa: BLE001 - a candidate that fails to import fails the tests
             self.failed = {**_raised(exc), "trace": traceback.format_exc()[-TRACE_LIMIT:]}

@@ -35,7 +35,7 @@ def fresh_uid() -> int:
 class Workspace:
     """A private folder holding the candidate's files; each ``run`` is a fresh process tree."""
 
-    def __init__(self, sandbox, root: Path) -> None:  # noqa: ANN001 - a Sandbox (circular import)
+    def __init__(self, sandbox, root: Path) -> None:  # a Sandbox (circular import)
         self.sandbox = sandbox
         self.root = root
         self.workdir = root / "work"

@@ -157,7 +157,7 @@ class Zygote:
             _report(exc)
         os._exit(code)
 
-    def _prepare(self, outer: bool = False):  # noqa: ANN202 - a landlock.Ruleset, None, or False for Layer B
+    def _prepare(self, outer: bool = False):  # a landlock.Ruleset, None, or False for Layer B
         os.setsid()
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
@@ -181,7 +181,7 @@ class Zygote:
             _report(exc)
         os._exit(code)
 
-    def _job(self, req: dict, fds: list[int], rules) -> int:  # noqa: ANN001 - what _prepare returned, or False
+    def _job(self, req: dict, fds: list[int], rules) -> int:  # what _prepare returned, or False
         _install_fds(fds)
         # Python ignores SIGPIPE (BrokenPipeError instead); an exec'd program gets the default
         signal.signal(signal.SIGPIPE, signal.SIG_IGN if req["python"] else signal.SIG_DFL)
