@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from . import telemetry

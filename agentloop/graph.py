@@ -7,8 +7,9 @@ order they finished, which is also the order a resumed run replays them.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import networkx as nx
 

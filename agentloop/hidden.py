@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .feedback import run_checks, scan_for
-from .telemetry import traced_hidden
 from .task import FeedbackSpec
+from .telemetry import traced_hidden
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox

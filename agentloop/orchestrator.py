@@ -14,33 +14,33 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from .budget import BudgetExhausted, Metered, TokenMeter
 from .errors import ModelError, RunError
 from .events import End, Event, EventSink, Replayed, RunWarning, Start, TurnDone, build
 from .feedback import Cascade, Feedback, combined_score, run_checks, stopped_early
-from .hidden import hidden_verdict
 from .graph import Turn, TurnGraph
+from .hidden import hidden_verdict
 from .models import ModelPool, Request
+from .models.base import Completion, count_prompt_tokens
 from .parsing import extract_code
 from .prompting import PromptRenderer, prompt_hash
 from .result import RunResult
-from .models.base import Completion, count_prompt_tokens
 from .roles import ROLE_SPECS, context_for, conversation, task_view
 from .runlock import RunLock
+from .sandbox import Sandbox
 from .siblings import Siblings
 from .signals import Interrupted, SignalStop
 from .status import RunStatus
-from .structured import Structured, complete_structured
-from .validators import validate
-from .sandbox import Sandbox
 from .store import Store
 from .strategies import get_strategy
+from .structured import Structured, complete_structured
 from .task import FeedbackSpec, Task
 from .telemetry import traced_run, traced_turn
+from .validators import validate
 
 # a strategy's reading of a code reply: (candidate, rejection), the rejection standing in for the checks
 Adopter = Callable[[str], tuple[str | None, Feedback | None]]

@@ -61,7 +61,7 @@ class _Connection:
         self.dead: str | None = None
 
     def request(self, message: dict) -> dict:
-        __tracebackhide__ = True  # noqa: F841
+        __tracebackhide__ = True
         with self.lock:
             if self.dead is None:
                 try:
@@ -98,8 +98,8 @@ class SolutionModule(types.ModuleType):
         self.__dict__["_conn"] = conn
         self.__dict__["_exceptions"] = {}
 
-    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
-        __tracebackhide__ = True  # noqa: F841
+    def __getattr__(self, name: str) -> Any:
+        __tracebackhide__ = True
         if name.startswith("__") and name != "__all__":
             raise AttributeError(name)
         if name == "__all__":
@@ -126,7 +126,7 @@ class SolutionModule(types.ModuleType):
         return sorted(set(self._ask({"op": "names"})["value"]) | set(super().__dir__()))
 
     def _ask(self, message: dict) -> dict:
-        __tracebackhide__ = True  # noqa: F841
+        __tracebackhide__ = True
         reply = self._conn.request(message)
         if "import_error" in reply:
             failed = reply["import_error"] if type(reply["import_error"]) is dict else {}
@@ -141,8 +141,8 @@ class SolutionModule(types.ModuleType):
         self._exceptions[name] = cls
         return cls
 
-    def _call(self, name: str, args: tuple, kwargs: dict) -> Any:  # noqa: ANN401
-        __tracebackhide__ = True  # noqa: F841
+    def _call(self, name: str, args: tuple, kwargs: dict) -> Any:
+        __tracebackhide__ = True
         try:
             sent_args, sent_kwargs = encode(args, paths=True), encode(kwargs, paths=True)
         except NotPlain as exc:
@@ -187,8 +187,8 @@ class SolutionModule(types.ModuleType):
         return exc
 
 
-def _stub(module: SolutionModule, name: str):  # noqa: ANN202
-    def call(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+def _stub(module: SolutionModule, name: str):
+    def call(*args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True  # pytest shows the test's line and the candidate's frames, not ours
         return module._call(name, args, kwargs)
     call.__name__ = call.__qualname__ = name
@@ -215,7 +215,7 @@ def _builtin_exception(names: list, *, skip_first: bool = False) -> type:
     return Exception
 
 
-def _decoded(data: object, where: str) -> Any:  # noqa: ANN401
+def _decoded(data: object, where: str) -> Any:
     try:
         return decode(data)
     except (ValueError, TypeError, RecursionError) as exc:

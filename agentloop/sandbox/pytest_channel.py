@@ -43,7 +43,7 @@ def _emitter(key: str, write=os.write):  # os.write bound now, before the candid
 class _Reporter:
     """The hooks, each bound to the emitter made at configure time."""
 
-    def __init__(self, emit) -> None:  # noqa: ANN001
+    def __init__(self, emit) -> None:
         from _pytest.python import Function
         self._emit = emit
         self._function = Function
@@ -51,7 +51,7 @@ class _Reporter:
         self._examples: list[dict] = []  # minimal failing hypothesis test cases of the test running now
         self._solution_lines: list[int] = []  # solution.py lines of the current failure, from the boundary
 
-    def _intact(self, item) -> bool:  # noqa: ANN001
+    def _intact(self, item) -> bool:
         return (type(item).runtest is self._runtest or not isinstance(item, self._function)) \
             and "runtest" not in vars(item) and self._function.runtest is self._runtest
 

@@ -44,8 +44,9 @@ _JOB_FD, _RULES_FD = 900, 901  # a spare's socket and its Landlock ruleset, clea
 
 def _preload() -> None:
     # what checks import anyway: paid once here instead of once per execution
-    import pytest  # noqa: F401
     import runpy  # noqa: F401
+
+    import pytest  # noqa: F401
 
     from . import boundary, pytest_channel  # noqa: F401
     try:
