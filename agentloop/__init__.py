@@ -10,13 +10,14 @@ from .graph import Turn, TurnGraph
 from .models import Completion, Model, ModelPool, Request, Usage
 from .models.scripted import ScriptedModel
 from .result import RunResult
+from .status import RunStatus
 from .store import Store
 from .task import Task
 from .wrap import arefine, refine, refined
 
 __all__ = [
     "AgentloopError", "Completion", "Feedback", "InputError", "Model", "ModelError", "ModelPool", "Request", "RunError",
-    "RunResult", "ScriptedModel", "Store", "Task", "TaskFileError", "Turn", "TurnGraph", "Usage",
+    "RunResult", "RunStatus", "ScriptedModel", "Store", "Task", "TaskFileError", "Turn", "TurnGraph", "Usage",
     "arefine", "aresume", "arun", "load_run", "refine", "refined", "resume", "run",
 ]
 __version__ = "0.1.0"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from . import telemetry
 from .models.base import Completion, Request, count_prompt_tokens
 
 MIN_COMPLETION = 16  # a call the budget leaves fewer completion tokens than this is not made
@@ -76,8 +77,10 @@ class Metered:
         """The wrapped model's reply, within what is left of the budget."""
         request, held = self._meter.hold(request, count_prompt_tokens(self._model, messages))
         try:
-            with self._calls.call() if self._calls is not None else contextlib.nullcontext():
+            with (self._calls.call() if self._calls is not None else contextlib.nullcontext(),
+                  telemetry.model_call(self.uri, request) as span):
                 reply = await self._model.complete(messages, request)
+                span.usage(reply.usage)
         except BaseException:
             self._meter.release(held)
             raise

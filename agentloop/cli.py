@@ -7,10 +7,9 @@ failure (one line; the run stays resumable).
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -19,18 +18,18 @@ from .errors import AgentloopError, InputError, RunNotFoundError
 from .result import RunResult
 from .showing import format_event, format_run, run_json, runs_json, runs_table
 from .signals import STOP_SIGNALS, quiet_cancellation_noise
+from .status import RunStatus
 from .store import Store
 from .task import Task
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Critique-and-refine loops over a graph of turns, checked by real feedback.")
 
-EXIT = {"solved": 0, "unsolved": 1, "error": 3, "interrupted": 3}
-RUN_STATUSES = ("running", *EXIT)
+RUN_STATUSES = tuple(RunStatus)
 StoreOpt = typer.Option(None, "--store", help="SQLite store (default $AGENTLOOP_STORE or .agentloop/agentloop.db).")
 
 
-def _fail(code: int, message: str) -> None:
+def _fail(code: int, message: str) -> NoReturn:
     typer.echo(f"agentloop: {' '.join(message.split())}", err=True)  # one line, always
     raise typer.Exit(code)
 
@@ -61,10 +60,11 @@ def _finish(result: RunResult, as_json: bool) -> None:
         typer.echo(json.dumps(result.to_json()))
     else:
         typer.echo(format_run(result))
-    if result.status in ("error", "interrupted"):
-        why = "interrupted" if result.status == "interrupted" else " ".join((result.error or "error").split())
+    status = RunStatus(result.status)
+    if not status.finished:
+        why = "interrupted" if status is RunStatus.INTERRUPTED else " ".join((result.error or "error").split())
         typer.echo(f"agentloop: {why}; continue with `agentloop resume {result.run_id}`", err=True)
-    raise typer.Exit(EXIT[result.status])
+    raise typer.Exit(status.exit_code)
 
 
 @app.command("run")
@@ -127,9 +127,12 @@ def report_cmd(run_id: str | None = typer.Argument(None, metavar="RUN_ID"),
     from .report import write_report  # jinja2 and the page's assets load only for this command
     from .report.sweep_page import write_sweep_report
 
-    if (run_id is None) == (sweep is None):
+    if sweep is not None and run_id is None:
+        path = _guard(lambda: write_sweep_report(sweep, out))
+    elif run_id is not None and sweep is None:
+        path = _guard(lambda: write_report(run_id, out, store=store))
+    else:
         _fail(2, "report: give either RUN_ID or --sweep DIR")
-    path = _guard(lambda: write_sweep_report(sweep, out) if sweep is not None else write_report(run_id, out, store=store))
     typer.echo(f"wrote {path}", err=True)
 
 
@@ -176,4 +179,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -24,7 +24,7 @@ from typing import Any
 from .errors import InputError
 from .graph import Turn, TurnGraph
 from .outfile import check_output, write_atomic
-from .store import Store
+from .store import RunRecord, Store
 
 FORMATS = ("sft", "dpo", "critique")
 Line = dict[str, Any]
@@ -35,29 +35,29 @@ def schema(fmt: str) -> dict[str, Any]:
     return json.loads(resources.files("agentloop").joinpath("schemas", f"export-{fmt}.schema.json").read_text("utf-8"))
 
 
-def load_runs(run_ids: list[str], store: str | Path | None) -> list[tuple[dict[str, Any], TurnGraph]]:
+def load_runs(run_ids: list[str], store: str | Path | None) -> list[tuple[RunRecord, TurnGraph]]:
     """The named runs (all runs, oldest first, when none are named) with their graphs of turns."""
     db = Store(store, create=False)
     try:
         records = [db.get_run(r) for r in run_ids] if run_ids else list(reversed(db.list_runs(limit=-1)))
-        return [(record.__dict__, TurnGraph.from_turns(db.turns(record.id))) for record in records]
+        return [(record, TurnGraph.from_turns(db.turns(record.id))) for record in records]
     finally:
         db.close()
 
 
-def verified(record: dict[str, Any], turn: Turn) -> bool:
+def verified(record: RunRecord, turn: Turn) -> bool:
     """True for a candidate that passed every check, and the hidden tests where the task has them."""
     if not turn.passed or turn.candidate is None:
         return False
-    if not record["task"].get("hidden_tests"):
+    if not record.task.get("hidden_tests"):
         return True
-    result = record.get("result") or {}
+    result = record.result or {}
     return bool((result.get("hidden_tests") or {}).get("passed")) and result.get("solution") == turn.candidate
 
 
-def answer(record: dict[str, Any], code: str) -> str:
+def answer(record: RunRecord, code: str) -> str:
     """A candidate as the assistant reply that would produce it: a fenced block for code tasks."""
-    task = record["task"]
+    task = record.task
     if task.get("output", "code") == "text":
         return code
     return f"```{task.get('language', 'python')}\n{code.rstrip()}\n```"
@@ -67,16 +67,16 @@ def _messages(turn: Turn) -> list[dict[str, str]]:
     return [{"role": m["role"], "content": m["content"]} for m in turn.messages]
 
 
-def _origin(record: dict[str, Any], turn: Turn) -> Line:
-    return {"run_id": record["id"], "turn": turn.id}
+def _origin(record: RunRecord, turn: Turn) -> Line:
+    return {"run_id": record.id, "turn": turn.id}
 
 
-def sft_lines(record: dict[str, Any], graph: TurnGraph, min_score: float) -> Iterator[Line]:
+def sft_lines(record: RunRecord, graph: TurnGraph, min_score: float) -> Iterator[Line]:
     """One conversation per verified candidate: its prompt, then the solution as the reply."""
     for turn in graph.candidates():
-        if verified(record, turn) and (turn.score or 0.0) >= min_score and turn.messages:
+        if verified(record, turn) and turn.candidate is not None and (turn.score or 0.0) >= min_score and turn.messages:
             reply = {"role": "assistant", "content": answer(record, turn.candidate)}
-            yield {"messages": [*_messages(turn), reply], "score": turn.score, "task": record["task_name"],
+            yield {"messages": [*_messages(turn), reply], "score": turn.score, "task": record.task_name,
                    **_origin(record, turn)}
 
 
@@ -94,7 +94,7 @@ def rivals(graph: TurnGraph, turn: Turn) -> list[Turn]:
         if parent.id not in ancestors:
             ancestors[parent.id] = parent
             frontier.extend(parent.parents)
-    older = sorted((t for t in ancestors.values() if t.writes_code), key=lambda t: t.seq)
+    older = sorted((t for t in ancestors.values() if t.produces_candidate), key=lambda t: t.seq)
     return siblings + older
 
 
@@ -110,10 +110,10 @@ def shared_prompt(a: list[dict[str, str]], b: list[dict[str, str]]) -> list[dict
     return common or None
 
 
-def dpo_lines(record: dict[str, Any], graph: TurnGraph, min_score: float) -> Iterator[Line]:
+def dpo_lines(record: RunRecord, graph: TurnGraph, min_score: float) -> Iterator[Line]:
     """Pairs of a verified candidate and a failing rival judged by the same checks."""
     for chosen in graph.candidates():
-        if not verified(record, chosen) or (chosen.score or 0.0) < min_score:
+        if not verified(record, chosen) or chosen.candidate is None or (chosen.score or 0.0) < min_score:
             continue
         for rejected in rivals(graph, chosen):
             if rejected.passed or rejected.candidate is None or checks(rejected) != checks(chosen):
@@ -126,19 +126,19 @@ def dpo_lines(record: dict[str, Any], graph: TurnGraph, min_score: float) -> Ite
             yield {"prompt": prompt,
                    "chosen": [{"role": "assistant", "content": answer(record, chosen.candidate)}],
                    "rejected": [{"role": "assistant", "content": answer(record, rejected.candidate)}],
-                   "score_chosen": chosen.score, "score_rejected": rejected.score, "task": record["task_name"],
+                   "score_chosen": chosen.score, "score_rejected": rejected.score, "task": record.task_name,
                    **_origin(record, chosen), "rejected_turn": rejected.id}
 
 
-def critique_lines(record: dict[str, Any], graph: TurnGraph, min_score: float) -> Iterator[Line]:
+def critique_lines(record: RunRecord, graph: TurnGraph, min_score: float) -> Iterator[Line]:
     """One record per refined candidate that a critique led to."""
-    task = record["task"]
+    task = record.task
     for refined in graph.candidates():
         critics = [graph[p] for p in refined.parents if graph[p].role == "critic"]
         if not critics or refined.candidate is None or (refined.score or 0.0) < min_score:
             continue
         critic = max(critics, key=lambda t: t.seq)  # the one the refinement answers
-        before = next((graph[p] for p in critic.parents if graph[p].writes_code), None)
+        before = next((graph[p] for p in critic.parents if graph[p].produces_candidate), None)
         if before is None or before.candidate is None:
             continue
         yield {"task": {"name": task["name"], "prompt": task["prompt"], "language": task.get("language", "python")},
@@ -157,7 +157,7 @@ _BUILDERS = {"sft": sft_lines, "dpo": dpo_lines, "critique": critique_lines}
 _ORIGIN_KEYS = {"run_id", "turn", "rejected_turn", "candidate_turn", "critique_turn"}
 
 
-def export_lines(fmt: str, runs: list[tuple[dict[str, Any], TurnGraph]], min_score: float = 0.0) -> list[Line]:
+def export_lines(fmt: str, runs: list[tuple[RunRecord, TurnGraph]], min_score: float = 0.0) -> list[Line]:
     """Every line of ``fmt`` from ``runs``, identical examples once (the first one found)."""
     seen, out = set(), []
     for record, graph in runs:

@@ -8,18 +8,15 @@ Kinds are looked up in the task folder's ``tools/``, then ``./tools``, then the 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import importlib.util
-import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .resources import search_path
+from . import telemetry
+from .resources import load_module_file, search_path
 
 if TYPE_CHECKING:
     from .confidence import EarlyStop
@@ -85,17 +82,8 @@ def load_kind(name: str, task_dir: Path | None) -> ModuleType:
     raise LookupError(f"unknown feedback kind '{name}'")
 
 
-@lru_cache(maxsize=64)
 def _load_module(path: str, mtime_ns: int) -> ModuleType:
-    # keyed by path and mtime: a task folder's tools/ edited between runs is reloaded
-    digest = hashlib.sha1(f"{path}:{mtime_ns}".encode()).hexdigest()[:10]
-    spec = importlib.util.spec_from_file_location(f"agentloop_tool_{Path(path).stem}_{digest}", path)
-    if spec is None or spec.loader is None:
-        raise LookupError(f"cannot load feedback kind from {path}")
-    module = importlib.util.module_from_spec(spec)
-    # registered before exec so pydantic can resolve the module's postponed annotations
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_module_file(path, mtime_ns, "agentloop_tool")
     for required in ("Config", "check"):
         if not hasattr(module, required):
             raise LookupError(f"feedback kind {path} does not define {required}")
@@ -119,16 +107,39 @@ def with_preamble(code: str, task: Task) -> str:
     return task.preamble + ("" if task.preamble.endswith("\n") else "\n") + code
 
 
+@dataclass(frozen=True)
+class Cascade:
+    """Checks run stage by stage: ``stages`` are lists of indices into the task's feedback entries.
+
+    The stage after stage ``k`` runs only when stage ``k`` clears: every check so far passed or,
+    where ``thresholds[k]`` is a number, the weighted mean score of stage ``k``'s checks reaches it
+    (a number lets a partly good candidate through to a costlier, finer check, as OpenEvolve's
+    cascade thresholds do). A flagged ``scan`` never clears.
+    """
+
+    stages: tuple[tuple[int, ...], ...]
+    thresholds: tuple[float | None, ...] = ()
+
+    def clears(self, stage: int, results: list[Feedback], first: int) -> bool:
+        """Whether the checks of ``stage`` (``results[first:]``) let the next stage run."""
+        if any(f.kind == "scan" and not f.passed for f in results):
+            return False
+        threshold = self.thresholds[stage] if stage < len(self.thresholds) else None
+        if threshold is None:  # every real check so far passed (advisory entries, like traces, never count)
+            return all(f.passed for f in results if not f.advisory)
+        return combined_score(results[first:]) >= threshold
+
+
 async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None = None,
-                     ask: Asker | None = None, stages: list[list[int]] | None = None) -> list[Feedback]:
+                     ask: Asker | None = None, cascade: Cascade | None = None) -> list[Feedback]:
     """Run every feedback entry of the task (or ``specs``) on ``code``, in order.
 
     Every check sees the task's ``preamble`` followed by ``code`` (``with_preamble``). The
     task's own checks of Python code start with the static ``scan`` of the candidate (only
     present when it finds something, and then failing): tampering with the harness can never pass.
-    ``stages`` (a cascade: lists of indices into the entries) runs them stage by stage; once a
-    stage has a failing check, the later stages' checks are not run but recorded as failing
-    (``details.not_run``), so an expensive check never runs on a candidate a cheap one rejects.
+    ``cascade`` runs them stage by stage; once a stage does not clear (``Cascade.clears``), the
+    later stages' checks are not run but recorded as failing (``details.not_run``), so an
+    expensive check never runs on a candidate a cheap one rejects.
     """
     results: list[Feedback] = []
     flagged = scan_for(code, task) if specs is None else None
@@ -136,9 +147,10 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
     if flagged is not None:
         results.append(flagged)
     specs = task.feedback if specs is None else specs
+    stages = cascade.stages if cascade else ()
     order = [i for stage in stages for i in stage] if stages else list(range(len(specs)))
-    ends = {sum(len(s) for s in stages[: n + 1]) - 1 for n in range(len(stages))} if stages else set()
-    cleared = True
+    ends = {sum(len(s) for s in stages[: n + 1]) - 1: n for n in range(len(stages))}
+    cleared, first = True, len(results)
     for position, index in enumerate(order):
         spec = specs[index]
         if not cleared:
@@ -150,7 +162,9 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
         config = kind.Config.model_validate(spec.options)
         started = time.monotonic()
         ctx = CheckContext(task=task, sandbox=sandbox, earlier=tuple(results), ask=ask)
-        fb: Feedback = await kind.check(code, config, ctx)
+        with telemetry.check(spec.kind) as span:
+            fb: Feedback = await kind.check(code, config, ctx)
+            telemetry.verdict(span, fb)
         # the isolation actually used, for the record (`show` displays it)
         details = {**fb.details, "isolation": fb.details.get("isolation") or sandbox.describe(task.language == "python")}
         results.append(Feedback(kind=spec.kind, passed=fb.passed, score=min(1.0, max(0.0, fb.score)),
@@ -158,8 +172,8 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
                                 duration_s=round(time.monotonic() - started, 4),
                                 # an advisory entry (the trace kind's) is information: weight 0, never counted
                                 weight=0.0 if fb.advisory else spec.weight, advisory=fb.advisory))
-        if position in ends:  # the end of a cascade stage: the next runs only if every real check so far passed
-            cleared = all(f.passed for f in results if not f.advisory)
+        if cascade and position in ends:  # the end of a cascade stage: does the next one run?
+            cleared, first = cascade.clears(ends[position], results, first), len(results)
         await asyncio.sleep(0)
     return results
 

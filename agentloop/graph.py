@@ -7,8 +7,9 @@ order they finished, which is also the order a resumed run replays them.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import networkx as nx
 
@@ -48,9 +49,14 @@ class Turn:
         return any(f.kind == STOPPED for f in self.feedback)
 
     @property
-    def writes_code(self) -> bool:
-        """True for turns that produced (or tried to produce) a candidate."""
+    def produces_candidate(self) -> bool:
+        """True for turns of a role that produces a candidate (solver, refiner), whether or not one was parsed."""
         return self.score is not None
+
+    @property
+    def writes_code(self) -> bool:
+        """Deprecated name of ``produces_candidate`` (a candidate may be text, not code)."""
+        return self.produces_candidate
 
     def to_dict(self, *, messages: Sequence[dict[str, str]] | None = None) -> dict[str, Any]:
         """The turn as plain data (the shape of ``show --json``, plus timings).
@@ -81,7 +87,7 @@ class TurnGraph:
     """Finished turns and their derivation edges."""
 
     def __init__(self) -> None:
-        self._g = nx.DiGraph()
+        self._g: nx.DiGraph[str] = nx.DiGraph()  # turn ids; each node's "turn" attribute is its Turn
         # kept up to date by `add` so that the per-turn questions (turns in order, tokens so far)
         # cost O(1) instead of a sort and a sum over the whole graph on every turn (P1)
         self._ordered: list[Turn] = []
@@ -125,7 +131,7 @@ class TurnGraph:
 
     def candidates(self) -> list[Turn]:
         """Turns that produced a candidate (scored), in order."""
-        return [t for t in self.turns() if t.writes_code]
+        return [t for t in self.turns() if t.produces_candidate]
 
     def best(self) -> Turn | None:
         """The best candidate: all checks passed first, then highest score, then finished over stopped for low

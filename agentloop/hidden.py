@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from .feedback import run_checks, scan_for
 from .task import FeedbackSpec
+from .telemetry import traced_hidden
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
     from .task import Task
 
 
+@traced_hidden
 async def hidden_verdict(candidate: str | None, task: Task, sandbox: Sandbox) -> dict[str, Any]:
     """``{"passed", "score", "summary"}`` of the hidden tests on ``candidate`` (None: no candidate)."""
     if candidate is None:

@@ -44,8 +44,8 @@ def changed_lines(before: str, after: str) -> set[int]:
 
 def incorporation(graph: TurnGraph, turn: Turn) -> dict[str, Any] | None:
     """How a refinement answered its parent's feedback; None for turns that refine nothing."""
-    parent = next((graph[p] for p in turn.parents if graph[p].writes_code), None)
-    if parent is None or not turn.writes_code:
+    parent = next((graph[p] for p in turn.parents if graph[p].produces_candidate), None)
+    if parent is None or not turn.produces_candidate:
         return None
     # advisory entries (model-written tests, traces) are information, not checks: nothing they say is fixed or broken
     before = {f.kind: f.passed for f in parent.feedback if not f.advisory}

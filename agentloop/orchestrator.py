@@ -14,35 +14,36 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from .budget import BudgetExhausted, Metered, TokenMeter
 from .errors import ModelError, RunError
-from .feedback import Feedback, combined_score, run_checks, stopped_early
-from .hidden import hidden_verdict
+from .events import End, Event, EventSink, Replayed, RunWarning, Start, TurnDone, build
+from .feedback import Cascade, Feedback, combined_score, run_checks, stopped_early
 from .graph import Turn, TurnGraph
+from .hidden import hidden_verdict
 from .models import ModelPool, Request
+from .models.base import Completion, count_prompt_tokens
 from .parsing import extract_code
 from .prompting import PromptRenderer, prompt_hash
 from .result import RunResult
-from .models.base import Completion, count_prompt_tokens
 from .roles import ROLE_SPECS, context_for, conversation, task_view
 from .runlock import RunLock
+from .sandbox import Sandbox
 from .siblings import Siblings
 from .signals import Interrupted, SignalStop
-from .structured import Structured, complete_structured
-from .validators import validate
-from .sandbox import Sandbox
+from .status import RunStatus
 from .store import Store
 from .strategies import get_strategy
+from .structured import Structured, complete_structured
 from .task import FeedbackSpec, Task
+from .telemetry import traced_run, traced_turn
+from .validators import validate
 
-EventSink = Callable[[dict[str, Any]], None]
 # a strategy's reading of a code reply: (candidate, rejection), the rejection standing in for the checks
 Adopter = Callable[[str], tuple[str | None, Feedback | None]]
-Stages = list[list[int]]  # a cascade: feedback entries by index, stage by stage (feedback.run_checks)
 MODEL_CALL_LIMIT_S = 300.0  # no single model call may run longer, whatever the budget says
 
 
@@ -84,23 +85,25 @@ class Run:
             return "budget:max_seconds"
         return None
 
-    def emit(self, event: str, **fields: Any) -> None:
-        """Send a progress event to the sink, if any."""
+    def emit(self, event: Event | str, **fields: Any) -> None:
+        """Send a progress event (its record, or its name and fields: ``events.build``) to the sink, if any."""
+        record = event if isinstance(event, Event) else build(event, self.run_id, **fields)
         if self._on_event is not None:
-            self._on_event({"event": event, "run_id": self.run_id, **fields})
+            self._on_event(record.to_dict())
 
     async def turn(self, role: str, *, parents: list[Turn], temperature: float | None = None, stop_below: float | None = None,
                    template: str | None = None, reject_repeats: bool = False, advisory_tests: str | None = None,
-                   model: str | None = None, adopt: Adopter | None = None, stages: Stages | None = None) -> Turn:
+                   model: str | None = None, adopt: Adopter | None = None, cascade: Cascade | None = None,
+                   context: dict[str, Any] | None = None) -> Turn:
         """One agent turn derived from ``parents``; raises ``BudgetExhausted`` when the budget is spent.
 
         ``temperature`` overrides the role's (a strategy that samples for diversity sets it); ``template`` renders
         ``prompts/<template>.j2`` instead of the role's own; with ``reject_repeats`` a candidate identical to an earlier
         failed one is not checked again but rejected with feedback saying so; ``advisory_tests`` (model-written pytest
         code) run too, shown to the agents but never counted; ``model`` is a URI instead of the role's; ``adopt`` reads
-        the reply instead of the code parser (a rejection it returns is the only feedback); ``stages`` runs the checks
-        as a cascade (``run_checks``). Turns may run concurrently: each takes its sequence number before its first
-        await, so a strategy that starts them in a fixed order replays identically on resume. ``stop_below``: Request's.
+        the reply instead of the code parser (a rejection it returns is the only feedback); ``cascade`` runs the checks
+        stage by stage (``run_checks``); ``context`` adds template variables. Turns may run concurrently: each takes its
+        sequence number before its first await, so one started in a fixed order replays identically. ``stop_below``: Request's.
         """
         if self._next_seq in self._replay:  # a stored turn is replayed whatever the budget says now
             seq, self._next_seq = self._next_seq, self._next_seq + 1
@@ -108,24 +111,24 @@ class Run:
         if (reason := self._limit_reached()) is not None:
             raise BudgetExhausted(reason)
         uri = model or self.models.get(role, self.models["default"])
-        messages = conversation(parents, self._renderer.render(template or role, context_for(self.task, parents)))
-        model = self._pool.get(uri)
+        messages = conversation(parents, self._renderer.render(template or role, {**context_for(self.task, parents), **(context or {})}))
+        backend = self._pool.get(uri)
         # counted and reserved before the first await: concurrent turns see each other's reservations
-        request, held = self._meter.hold(replace(self._request(role, self._next_seq, temperature), stop_below=stop_below),
-                                         count_prompt_tokens(model, messages))
+        request, reserved = self._meter.hold(replace(self._request(role, self._next_seq, temperature), stop_below=stop_below),
+                                             count_prompt_tokens(backend, messages))
         seq, self._next_seq = self._next_seq, self._next_seq + 1
-        held = [held]  # tokens this turn holds until it is committed (its calls' usage is counted then)
+        held = [reserved]  # tokens this turn holds until it is committed (its calls' usage is counted then)
         try:
-            return await self._complete_turn(role, seq, parents, uri, model, messages, request, held,
+            return await self._complete_turn(role, seq, parents, uri, backend, messages, request, held,
                                              reject_repeats=reject_repeats, advisory_tests=advisory_tests, adopt=adopt,
-                                             stages=stages)
+                                             cascade=cascade)
         finally:
             self._meter.release(sum(held))
 
+    @traced_turn
     async def _complete_turn(self, role: str, seq: int, parents: list[Turn], uri: str, model: Any,
                              messages: list[dict[str, str]], request: Request, held: list[int], *,
-                             reject_repeats: bool, advisory_tests: str | None, adopt: Adopter | None, stages: Stages | None) -> Turn:
-        spec = ROLE_SPECS[role]
+                             reject_repeats: bool, advisory_tests: str | None, adopt: Adopter | None, cascade: Cascade | None) -> Turn:
         try:
             completion = await self._siblings.complete(model, messages, request)
         except ModelError:
@@ -133,13 +136,16 @@ class Run:
                 raise BudgetExhausted("budget:max_seconds") from None  # the call's deadline was the budget's
             raise
         held[0] = self._meter.settle(held[0], completion.usage.total)  # what it spent, held until committed
-        candidate, feedback, score, side = None, (), None, []
-        if spec.writes_code:
+        candidate: str | None = None
+        feedback: tuple[Feedback, ...] = ()
+        score: float | None = None
+        side: list[Completion] = []  # the judge's calls
+        if ROLE_SPECS[role].produces_candidate:
             candidate, repeat = adopt(completion.text) if adopt else (
                 extract_code(completion.text, self.task.language, self.task.entry_point)
                 if self.task.output == "code" else completion.text.strip() or None, None)
-            repeat = repeat or stopped_early(completion.stopped) or (reject_repeats and self._failed_before(candidate))
-            feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side, held, stages))
+            repeat = repeat or stopped_early(completion.stopped) or (self._failed_before(candidate) if reject_repeats else None)
+            feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side, held, cascade))
             if advisory_tests and candidate and not repeat:
                 feedback += (await self._advisory(candidate, advisory_tests),)
             score = combined_score(list(feedback))
@@ -149,8 +155,8 @@ class Run:
                     candidate=candidate, feedback=feedback, score=score, usage=usage, confidence=completion.confidence,
                     started=time.time() - completion.latency_s, seconds=round(completion.latency_s, 4))
         turn = self._commit(turn)
-        self.emit("turn", turn=turn.id, role=role, score=score, passed=turn.passed,
-                  verdicts=[(f.kind, f.passed) for f in feedback], tokens=usage.total)
+        self.emit(TurnDone(self.run_id, turn=turn.id, role=role, score=score, passed=turn.passed,
+                           verdicts=[(f.kind, f.passed) for f in feedback], tokens=usage.total))
         return turn
 
     def note(self, role: str, *, parents: list[Turn], output: str, details: dict[str, Any]) -> Turn:
@@ -166,7 +172,7 @@ class Run:
         turn = Turn(id=f"t{seq}", seq=seq, parents=tuple(p.id for p in parents), role=role, model=f"agentloop:{role}",
                     messages=(), prompt_hash="", output=output, feedback=(info,), started=time.time())
         turn = self._commit(turn)
-        self.emit("turn", turn=turn.id, role=role, score=None, passed=False, verdicts=[], tokens=0)
+        self.emit(TurnDone(self.run_id, turn=turn.id, role=role, score=None, passed=False, verdicts=[], tokens=0))
         return turn
 
     def _commit(self, turn: Turn) -> Turn:
@@ -178,10 +184,10 @@ class Run:
         self.graph.add(stored)
         return stored
 
-    async def run_tests(self, code: str, tests: str) -> Feedback:
-        """Run pytest ``tests`` (e.g. model-written ones) against ``code`` in the sandbox."""
-        [fb] = await run_checks(code, self.task, self._sandbox, specs=[FeedbackSpec(kind="tests", code=tests)])
-        return fb
+    async def run_tests(self, code: str, tests: str | FeedbackSpec) -> Feedback:
+        """Run pytest ``tests`` (e.g. model-written ones), or any one check ``spec``, against ``code`` in the sandbox."""
+        spec = tests if isinstance(tests, FeedbackSpec) else FeedbackSpec(kind="tests", code=tests)
+        return (await run_checks(code, self.task, self._sandbox, specs=[spec]))[0]
 
     async def _advisory(self, code: str, tests: str) -> Feedback:
         fb = await self.run_tests(code, tests)
@@ -200,10 +206,8 @@ class Run:
             self.chosen = turn
 
     async def maybe_turn(self, role: str, *, parents: list[Turn], temperature: float | None = None) -> Turn | None:
-        """``turn``, or ``None`` when the budget refuses it (recorded in ``refused``).
-
-        For concurrent branches: one branch refused by the budget must not cancel its siblings.
-        """
+        """``turn``, or ``None`` when the budget refuses it (recorded in ``refused``): for concurrent
+        branches, one branch refused by the budget must not cancel its siblings."""
         try:
             return await self.turn(role, parents=parents, temperature=temperature)
         except BudgetExhausted as exc:
@@ -216,15 +220,14 @@ class Run:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(self.maybe_turn(role, parents=parents or [], temperature=temperature))
                      for _ in range(count)]
-        return [t.result() for t in tasks if t.result() is not None]
+        return [turn for t in tasks if (turn := t.result()) is not None]
 
     def _judge_uri(self) -> str:
         """Feedback kinds that consult a model (judge) use the judge's model, else the critic's."""
         return self.models.get("judge") or self.models.get("critic") or self.models["default"]
 
     def _out_of_time(self) -> bool:
-        limit = self.task.budget.max_seconds
-        return limit is not None and self.seconds() >= limit
+        return self.task.budget.max_seconds is not None and self.seconds() >= self.task.budget.max_seconds
 
     def _failed_before(self, candidate: str | None) -> Feedback | None:
         """A ``repeat`` rejection if ``candidate`` is (up to whitespace) an earlier failed candidate."""
@@ -248,10 +251,10 @@ class Run:
         # a code reply ends where its code block closes: nothing after it is ever read
         return Request(role=role, max_tokens=max_tokens, temperature=temperature,
                        seed=None if self.seed is None else self.seed + seq, timeout_s=timeout,
-                       stop_at_fence=spec.writes_code and self.task.output == "code")
+                       stop_at_fence=spec.produces_candidate and self.task.output == "code")
 
     async def _check(self, candidate: str | None, seq: int, side: list[Completion], held: list[int],
-                     stages: Stages | None) -> list[Feedback]:
+                     cascade: Cascade | None) -> list[Feedback]:
         if candidate is None:
             return [Feedback(kind="parse", passed=False, score=0.0,
                              summary="No code block was found in the reply: answer with one fenced code block.")]
@@ -260,8 +263,8 @@ class Run:
             uri = self._judge_uri()
             messages = self._renderer.render(template, {"task": task_view(self.task), **variables})
             try:
-                out = await complete_structured(Metered(self._meter, self._pool.get(uri), held, self._pool.calls), messages,
-                                                self._request("judge", seq), schema)
+                metered = Metered(self._meter, self._pool.get(uri), held, self._pool.calls)
+                out: Structured[Any] = await complete_structured(metered, messages, self._request("judge", seq), schema)
             except BudgetExhausted:
                 return Structured(None, (), "the token budget is spent: the judge was not asked", tuple(messages))
             except ModelError as exc:
@@ -271,7 +274,7 @@ class Run:
             side.extend(out.completions)
             return out
 
-        results = await run_checks(candidate, self.task, self._sandbox, ask=ask, stages=stages)
+        results = await run_checks(candidate, self.task, self._sandbox, ask=ask, cascade=cascade)
         return results + [validate(fn, candidate) for fn in self._validators]
 
     def _replayed(self, stored: Turn, role: str) -> Turn:
@@ -286,7 +289,7 @@ class Run:
             if hasattr(model, "replayed"):
                 model.replayed(used_by)
         self.graph.add(stored)
-        self.emit("replayed", turn=stored.id, role=role)
+        self.emit(Replayed(self.run_id, turn=stored.id, role=role))
         return stored
 
 
@@ -300,7 +303,7 @@ async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int
     The first of ``stop_signals`` (the CLI passes SIGINT and SIGTERM) cancels the run: in-flight
     model calls and checks are cancelled and the run is recorded as ``interrupted``, resumable.
     """
-    options = {"models": models, "seed": seed, "on_event": on_event, "pool": pool, "validators": validators,
+    options: dict[str, Any] = {"models": models, "seed": seed, "on_event": on_event, "pool": pool, "validators": validators,
                "stop_signals": stop_signals}
     if run_id is not None:
         return await _execute(task, store, run_id, resumed=True, **options)
@@ -310,20 +313,20 @@ async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int
         return await _execute(task, store, run_id, resumed=False, **options)
 
 
+@traced_run
 async def _execute(task: Task, store: Store, run_id: str, *, resumed: bool, models: dict[str, str],
                    seed: int | None, on_event: EventSink | None, pool: ModelPool | None,
                    validators: tuple[Callable[[str], Any], ...], stop_signals: tuple[int, ...]) -> RunResult:
     replay, base_seconds, attempt = [], 0.0, 1
     if resumed:
-        replay, base_seconds = store.turns(run_id), store.get_run(run_id).seconds
-        attempt = store.start_attempt(run_id)
+        replay, base_seconds, attempt = store.turns(run_id), store.get_run(run_id).seconds, store.start_attempt(run_id)
     sandbox = Sandbox(isolation=task.sandbox.isolation)
     run = Run(run_id=run_id, task=task, models=models, seed=seed, store=store, pool=pool or ModelPool(),
               sandbox=sandbox, replay=replay, base_seconds=base_seconds, on_event=on_event, validators=validators,
               attempt=attempt)
-    run.emit("start", task=task.name, resumed=resumed)
+    run.emit(Start(run_id, task=task.name, resumed=resumed))
     if sandbox.fallback:
-        run.emit("warning", message=f"bubblewrap isolation unavailable ({sandbox.fallback}); using process isolation")
+        run.emit(RunWarning(run_id, message=f"bubblewrap isolation unavailable ({sandbox.fallback}); using process isolation"))
     with SignalStop(stop_signals) as stopper:  # held until the outcome is stored: a second signal waits
         try:
             stop_reason, error, hidden = await stopper.run(_drive_and_score(run, sandbox))
@@ -340,8 +343,7 @@ async def _execute(task: Task, store: Store, run_id: str, *, resumed: bool, mode
 async def _drive_and_score(run: Run, sandbox: Sandbox) -> tuple[str, str | None, dict[str, Any] | None]:
     """(stop reason, error, hidden-test verdict) of driving the strategy to its end."""
     try:
-        stop_reason = await _drive(run)
-        return stop_reason, None, await _hidden_tests(run, sandbox)
+        return await _drive(run), None, await _hidden_tests(run, sandbox)
     except RunError as exc:
         return "error", str(exc), None
 
@@ -349,23 +351,23 @@ async def _drive_and_score(run: Run, sandbox: Sandbox) -> tuple[str, str | None,
 def _record(run: Run, store: Store, stop_reason: str, error: str | None, hidden: dict[str, Any] | None) -> RunResult:
     """Store how the run ended and emit its end event."""
     best = run.chosen or run.graph.best()
-    if stop_reason == "interrupted":
-        status = "interrupted"
+    if stop_reason == "interrupted":  # the stop reasons "interrupted" and "error" name the status they lead to
+        status = RunStatus.INTERRUPTED
     elif error is not None:
-        status = "error"
+        status = RunStatus.ERROR
     else:
         solved = best is not None and best.passed and (hidden is None or hidden["passed"])
-        status = "solved" if solved else "unsolved"
+        status = RunStatus.SOLVED if solved else RunStatus.UNSOLVED
     result = RunResult.build(run_id=run.run_id, task=run.task.name, status=status, best=best, graph=run.graph,
                              seconds=run.seconds(), hidden=hidden, stop_reason=stop_reason, error=error)
     store.finish_run(run.run_id, status=status, stop_reason=stop_reason, error=error, seconds=result.seconds,
                      result=result.to_json())
-    run.emit("end", status=status, stop_reason=stop_reason, error=error)
+    run.emit(End(run.run_id, status=str(status), stop_reason=stop_reason, error=error))  # sinks get plain data
     return result
 
 
 async def _drive(run: Run) -> str:
-    strategy = get_strategy(run.task.strategy.name)
+    strategy = get_strategy(run.task.strategy.name, run.task.source_dir)
     params = strategy.Params.model_validate(run.task.strategy.params)
     budget = run.task.budget
     left = None if budget.max_seconds is None else max(0.0, budget.max_seconds - run.seconds())
@@ -380,10 +382,12 @@ async def _drive(run: Run) -> str:
             return "budget:max_seconds"
         raise RunError("an internal wait timed out") from None
     except BaseExceptionGroup as group:  # concurrent branches: the budget, or the first real failure
-        budget, rest = group.split(BudgetExhausted)
+        spent, rest = group.split(BudgetExhausted)
         if rest is not None:
             raise _first_leaf(rest) from None
-        return _first_leaf(budget).reason
+        leaf = _first_leaf(spent or group)
+        assert isinstance(leaf, BudgetExhausted)  # split() left only BudgetExhausted leaves
+        return leaf.reason
 
 
 def _first_leaf(group: BaseException) -> BaseException:

@@ -10,6 +10,7 @@ import ast
 import re
 
 MAX_CODE_CHARS = 100_000  # a candidate is a function or a program, not a data dump
+CALL_CHARS = 1000  # a literal call (literal_call): an input, not a data dump
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
 _TAGS = {"python": {"python", "py", "python3", ""}, "c": {"c", "h", ""}}
@@ -77,3 +78,20 @@ def _parses(text: str) -> bool:
 def _bounded(code: str) -> str:
     code = code.strip("\n")
     return code[:MAX_CODE_CHARS] + "\n"
+
+
+def literal_call(text: str) -> str | None:
+    """``text`` as a canonical call of a named function on literals only, or None if it is not one."""
+    if len(text) > CALL_CHARS:
+        return None
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            return None
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            return None
+        for value in [*node.args, *(k.value for k in node.keywords)]:
+            ast.literal_eval(value)
+        return ast.unparse(node)
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        return None

@@ -38,7 +38,7 @@ class PromptRenderer:
 @lru_cache(maxsize=32)
 def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     # shared by every run with the same search path: compiling the three role templates again for
-    # each run was most of a short run's CPU (P1). jinja2 re-checks each file's mtime on
+    # each run would be most of a short run's CPU (P1). jinja2 re-checks each file's mtime on
     # get_template (auto_reload), so an edited template is still picked up by the next render.
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(list(folders)),
@@ -49,6 +49,6 @@ def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
 def prompt_hash(messages: list[dict[str, str]]) -> str:
     """A short stable hash of rendered messages (to tell identical prompts apart in the store)."""
     # each field length-prefixed, so no two different conversations hash the same text; three times
-    # cheaper than hashing their JSON, which re-encoded the whole conversation on every turn (P1)
+    # cheaper than hashing their JSON, which would re-encode the whole conversation on every turn (P1)
     text = "".join(f"{len(m['role'])}:{m['role']}{len(m['content'])}:{m['content']}" for m in messages)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]

@@ -15,6 +15,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from .feedback import Feedback, trim
 from .sandbox import ExecResult, Workspace, python_argv
@@ -117,7 +118,7 @@ def _report(out: PytestOutcome, msg: dict, seen: set, failed: set) -> None:
         out.skipped += 1
     elif outcome == "failed" and test not in failed:
         failed.add(test)
-        failure = {"test": _base_name(test), "kind": "failure" if when == "call" else "error",
+        failure: dict[str, Any] = {"test": _base_name(test), "kind": "failure" if when == "call" else "error",
                    "message": trim(str(msg.get("message", "")), 500),
                    "traceback": trim(str(msg.get("text", "")), 1500)}
         if examples := _examples(msg.get("examples")):
@@ -151,7 +152,7 @@ def _calls(raw: object) -> list[dict]:
             and len(json.dumps(c)) <= 4000]
 
 
-def judge(outcome: PytestOutcome, result: ExecResult, expected: set[str] | None) -> list[str]:
+def why_not_passed(outcome: PytestOutcome, result: ExecResult, expected: set[str] | None) -> list[str]:
     """Every reason the run cannot count as a pass (empty: it passed)."""
     reasons = list(outcome.problems)
     if outcome.failures:
@@ -186,7 +187,7 @@ async def run_pytest(ws: Workspace, *, kind: str, timeout_s: float, memory_mb: i
         outcome.problems.append("the test file was changed during the run")
     if outcome.total == 0 and not outcome.failures:
         return _no_report(kind, result, timeout_s, outcome)
-    reasons = judge(outcome, result, expected_tests(source))
+    reasons = why_not_passed(outcome, result, expected_tests(source))
     failed = len(outcome.failures)
     good = max(outcome.total - failed - outcome.skipped, 0)
     lines = [f"{good} of {outcome.total} tests passed."]

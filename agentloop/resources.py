@@ -6,7 +6,12 @@ install, tests) they are the top-level ``prompts/`` and ``tools/`` next to ``age
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import sys
+from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -31,3 +36,25 @@ def search_path(name: str, task_dir: Path | None) -> list[Path]:
             seen.add(key)
             out.append(d)
     return out
+
+
+@lru_cache(maxsize=128)
+def load_module_file(path: str, mtime_ns: int, prefix: str) -> ModuleType:
+    """Import the Python file ``path`` (a tool or a strategy plugin) as a module of its own.
+
+    Keyed by path and mtime: a file edited between runs is reloaded, one used twice is not. An
+    error raised by the file's code propagates; ``LookupError`` if it cannot be loaded at all.
+    """
+    digest = hashlib.sha1(f"{path}:{mtime_ns}".encode()).hexdigest()[:10]
+    spec = importlib.util.spec_from_file_location(f"{prefix}_{Path(path).stem}_{digest}", path)
+    if spec is None or spec.loader is None:
+        raise LookupError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    # registered before exec so pydantic can resolve the module's postponed annotations
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[spec.name]
+        raise
+    return module

@@ -21,17 +21,17 @@ class RoleSpec:
     """Sampling defaults of a role and whether its reply is parsed into a candidate."""
 
     name: str
-    writes_code: bool
+    produces_candidate: bool
     temperature: float
     max_tokens: int
 
 
 ROLE_SPECS = {
-    "solver": RoleSpec("solver", writes_code=True, temperature=0.2, max_tokens=768),
-    "critic": RoleSpec("critic", writes_code=False, temperature=0.2, max_tokens=384),
-    "refiner": RoleSpec("refiner", writes_code=True, temperature=0.2, max_tokens=768),
-    "judge": RoleSpec("judge", writes_code=False, temperature=0.0, max_tokens=256),
-    "tester": RoleSpec("tester", writes_code=False, temperature=0.8, max_tokens=512),
+    "solver": RoleSpec("solver", produces_candidate=True, temperature=0.2, max_tokens=768),
+    "critic": RoleSpec("critic", produces_candidate=False, temperature=0.2, max_tokens=384),
+    "refiner": RoleSpec("refiner", produces_candidate=True, temperature=0.2, max_tokens=768),
+    "judge": RoleSpec("judge", produces_candidate=False, temperature=0.0, max_tokens=256),
+    "tester": RoleSpec("tester", produces_candidate=False, temperature=0.8, max_tokens=512),
 }
 
 
@@ -84,7 +84,7 @@ def conversation(parents: list[Turn], new: list[dict[str, str]]) -> list[dict[st
     history = [*last.messages, {"role": "assistant", "content": last.output}]
     head, rest = history[:2], history[2:]
     size = sum(len(m["content"]) for m in head + rest + new)
-    cut = 0  # drop pairs from the front, keeping a running size: re-summing per pair was quadratic
+    cut = 0  # drop pairs from the front, keeping a running size: re-summing per pair would be quadratic
     goal = HISTORY_CHARS * TRIM_TO if size > HISTORY_CHARS else HISTORY_CHARS
     while len(rest) - cut > 1 and size > goal:
         size -= len(rest[cut]["content"]) + len(rest[cut + 1]["content"])
@@ -98,7 +98,7 @@ def context_for(task: Task, parents: list[Turn]) -> dict[str, Any]:
     The candidate and its feedback come from the nearest parent that wrote code, the critique
     from the nearest critic parent; a first solver turn has neither.
     """
-    code_parent = next((p for p in parents if p.writes_code), None)
+    code_parent = next((p for p in parents if p.produces_candidate), None)
     critic = next((p for p in parents if p.role == "critic"), None)
     return {
         "task": task_view(task),
@@ -111,5 +111,5 @@ def context_for(task: Task, parents: list[Turn]) -> dict[str, Any]:
         "reflections": [p.output.strip() for p in parents if p.role == "critic"],
         # further code-writing parents: programs shown for inspiration (evolve's database samples)
         "inspirations": [{"id": p.id, "candidate": p.candidate, "score": p.score, "passed": p.passed}
-                         for p in parents if p.writes_code and p is not code_parent and p.candidate],
+                         for p in parents if p.produces_candidate and p is not code_parent and p.candidate],
     }

@@ -12,7 +12,7 @@ from typing import Any
 
 from .graph import Turn, TurnGraph
 from .metrics import run_metrics
-from .result import RunResult
+from .result import RunResult, objective_of
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -67,20 +67,25 @@ def format_turn(turn: Turn) -> list[str]:
             lines.append(f"       {f.kind}: {safe_text(f.summary)}")
     if turn.role == "critic":
         lines.append(f"       critique: {safe_text(turn.output)}")
+    elif turn.model.startswith("agentloop:") and turn.output:  # a computed step (Run.note): its first line says what it did
+        lines.append(f"       {safe_text(turn.output.splitlines()[0], 240)}")
     return lines
 
 
 def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None, graph: TurnGraph | None = None) -> str:
     """A human summary of a run and its graph of turns."""
-    graph = graph if graph is not None else result.graph
     if result is not None:
-        head = (f"run {result.run_id}  {result.task}  {result.status.upper()}  score {result.score}  "
+        graph = graph if graph is not None else result.graph
+        score = "n/a (no candidate)" if result.score is None else result.score  # never a bare None
+        head = (f"run {result.run_id}  {result.task}  {result.status.upper()}  score {score}  "
                 f"{result.turns} turns  tokens {result.tokens.prompt_tokens}+{result.tokens.completion_tokens}  "
-                f"{result.seconds:.1f}s  stop: {result.stop_reason}")
+                f"{result.seconds:.1f}s  stop: {result.stop_reason or '-'}")
         if result.hidden_tests is not None:
             head += f"  hidden tests: {'passed' if result.hidden_tests['passed'] else 'FAILED'}"
         head += _objective(result, graph)
     else:
+        if record is None or graph is None:
+            raise ValueError("format_run: a run without its result needs its record and graph")
         head = f"run {record['id']}  {record['task_name']}  {record['status'].upper()}"
         if record.get("error"):
             head += f"  error: {safe_text(record['error'])}"
@@ -95,10 +100,10 @@ def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None
 
 def _objective(result: RunResult, graph: TurnGraph) -> str:
     """The submitted candidate's scored objective (a `score` check), if it has one."""
-    best = next((t for t in reversed(graph.turns()) if t.writes_code and (t.candidate, t.score) ==
+    best = next((t for t in reversed(graph.turns()) if t.produces_candidate and (t.candidate, t.score) ==
                  (result.solution, result.score)), None)
     values = [f.details["objective"] for f in (best.feedback if best else ()) if "objective" in f.details]
-    return f"  objective {values[0]:g} ({best.id})" if values else ""
+    return f"  objective {values[0]:g} ({best.id})" if values and best is not None else ""
 
 
 def isolation_levels(graph: TurnGraph) -> list[str]:
@@ -135,7 +140,14 @@ def run_json(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any]:
     return {"run_id": record["id"], "task": record["task_name"], "status": record["status"],
             "stop_reason": record.get("stop_reason"), "error": record.get("error"),
             "result": record.get("result"), "metrics": run_metrics(graph, record.get("seconds")), "isolation": isolation_levels(graph),
-            "turns": turns}
+            "objective": stored_objective(record, graph), "turns": turns}
+
+
+def stored_objective(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any] | None:
+    """A stored run's scored objective: its result's, else (unfinished, or stored before results had one)
+    computed from the graph with the best candidate as the submitted one."""
+    result = record.get("result") or {}
+    return result["objective"] if "objective" in result else objective_of(graph, graph.best())
 
 
 def runs_table(records: list[Any]) -> str:

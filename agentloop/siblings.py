@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from . import telemetry
 from .models import ModelCalls
 from .models.base import Completion, Model, Request, complete_many
 
@@ -27,8 +28,11 @@ class Siblings:
 
     async def complete(self, model: Model, messages: list[dict[str, str]], request: Request) -> Completion:
         """``model.complete(messages, request)``, made together with the same call of sibling turns."""
-        with self._calls.call():  # counted from the request until this sample's reply (the sweep's scheduler)
-            return await self._complete(model, messages, request)
+        # counted from the request until this sample's reply (the sweep's scheduler)
+        with self._calls.call(), telemetry.model_call(model.uri, request) as span:
+            completion = await self._complete(model, messages, request)
+            span.usage(completion.usage)
+            return completion
 
     async def _complete(self, model: Model, messages: list[dict[str, str]], request: Request) -> Completion:
         if getattr(model, "complete_many", None) is None:

@@ -16,13 +16,15 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import InputError, RunNotFoundError
 from .graph import Turn
+from .status import RunStatus
 from .turnrows import Histories, decode
 
 DEFAULT_PATH = Path(".agentloop") / "agentloop.db"
@@ -66,6 +68,19 @@ _MIGRATIONS = [
     """
     ALTER TABLE turns ADD COLUMN base_seq INTEGER;
     """,
+    # 4: the sweep ledger (sweep/ledger.py): which run answers which (task, configuration, seed) key.
+    # IF NOT EXISTS: a store a sweep used at version 3 already has the table, made by the ledger itself
+    """
+    CREATE TABLE IF NOT EXISTS sweep_runs (
+        key TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        task_name TEXT NOT NULL,
+        config TEXT NOT NULL,
+        seed INTEGER,
+        hidden_json TEXT,
+        created REAL NOT NULL
+    );
+    """,
 ]
 
 
@@ -87,13 +102,22 @@ class RunRecord:
     task_dir: str | None
     models: dict[str, str]
     seed: int | None
-    status: str  # running | solved | unsolved | error | interrupted
+    status: RunStatus
     stop_reason: str | None
     error: str | None
     seconds: float
     result: dict[str, Any] | None
     created: float
     attempts: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as plain data (``load_run``'s record, a run copied between stores)."""
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, "status": str(self.status)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        """Inverse of ``to_dict``."""
+        return cls(**{**data, "status": RunStatus(data["status"])})
 
 
 class Store:
@@ -147,8 +171,8 @@ class Store:
         now = time.time()
         with self._write() as db:
             db.execute("INSERT INTO runs (id, task_name, task_json, task_dir, models_json, seed, status, created, updated)"
-                       " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-                       (run_id, task["name"], json.dumps(task), task_dir, json.dumps(models), seed, now, now))
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (run_id, task["name"], json.dumps(task), task_dir,
+                                                              json.dumps(models), seed, RunStatus.RUNNING, now, now))
 
     def add_turn(self, run_id: str, turn: Turn, run_seconds: float, *, attempt: int = 1) -> Turn:
         """Commit a finished turn and the run's elapsed seconds in one transaction; returns the stored turn.
@@ -176,17 +200,13 @@ class Store:
     def start_attempt(self, run_id: str) -> int:
         """Mark a stored run ``running`` again for a resume; returns the new attempt number."""
         with self._write() as db:
-            row = db.execute("UPDATE runs SET status = 'running', attempts = attempts + 1, updated = ? WHERE id = ?"
-                             " RETURNING attempts", (time.time(), run_id)).fetchall()  # all: the statement must end
+            row = db.execute("UPDATE runs SET status = ?, attempts = attempts + 1, updated = ? WHERE id = ? RETURNING"
+                             " attempts", (RunStatus.RUNNING, time.time(), run_id)).fetchall()  # all: the statement must end
         if not row:
             raise RunNotFoundError(f"no run '{run_id}' in {self.path}")
         return row[0][0]
 
-    def turn_attempts(self, run_id: str) -> list[tuple[int, int]]:
-        """(seq, attempt) of every stored turn of the run, in order."""
-        return self._db.execute("SELECT seq, attempt FROM turns WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
-
-    def finish_run(self, run_id: str, *, status: str, stop_reason: str | None, error: str | None,
+    def finish_run(self, run_id: str, *, status: RunStatus, stop_reason: str | None, error: str | None,
                    seconds: float, result: dict[str, Any] | None) -> None:
         """Record how a run ended (``error`` runs stay resumable)."""
         with self._write() as db:
@@ -203,8 +223,8 @@ class Store:
         if row is None:
             raise RunNotFoundError(f"no run '{run_id}' in {self.path}")
         return RunRecord(id=row[0], task_name=row[1], task=json.loads(row[2]), task_dir=row[3],
-                         models=json.loads(row[4]), seed=row[5], status=row[6], stop_reason=row[7], error=row[8],
-                         seconds=row[9], result=json.loads(row[10]) if row[10] else None, created=row[11],
+                         models=json.loads(row[4]), seed=row[5], status=RunStatus(row[6]), stop_reason=row[7],
+                         error=row[8], seconds=row[9], result=json.loads(row[10]) if row[10] else None, created=row[11],
                          attempts=row[12])
 
     def turns(self, run_id: str) -> list[Turn]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -152,10 +153,6 @@ class Task(_Strict):
         """The folder of the task file; prompts/ and tools/ there override the packaged ones."""
         return self._source_dir
 
-    def model_for(self, role: str) -> str:
-        """The model URI a role uses."""
-        return self.models.get(role, self.models["default"])
-
     def to_data(self) -> dict[str, Any]:
         """Plain data that ``from_dict`` turns back into an equal task."""
         data = self.model_dump(mode="json")
@@ -230,7 +227,7 @@ def _validate_parts(task: Task, doc: YamlDoc) -> None:
             raise doc.error(("feedback", i, "kind"), f"feedback[{i}].kind", str(exc)) from None
         _check_schema(kind.Config, spec.options, doc, ("feedback", i))
     try:
-        strategy = get_strategy(task.strategy.name)
+        strategy = get_strategy(task.strategy.name, task.source_dir)
     except LookupError as exc:
         raise doc.error(("strategy", "name"), "strategy.name", str(exc)) from None
     _check_schema(strategy.Params, task.strategy.params, doc, ("strategy",))
@@ -258,7 +255,7 @@ def _dotted(loc: tuple) -> str:
     return out
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: Mapping[str, Any]) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key"
     if err["type"] == "missing":

@@ -1,8 +1,8 @@
 """How a turn's messages are stored: only what the turn adds to the conversation it continues.
 
 A turn's messages are mostly the conversation of the turn it derives from (that turn's messages
-and its reply), so storing them whole made every row carry the whole conversation again, about
-7 KB after nine refine rounds, re-encoded and re-inserted on every turn (P1). A stored row now
+and its reply), so storing them whole would make every row carry the whole conversation again,
+about 7 KB after nine refine rounds, re-encoded and re-inserted on every turn (P1). A stored row
 names its *base* (the seq of an earlier turn of the same run) and lists the ``kept`` slices of
 the base's history, ``[start, end)`` pairs, followed by the messages the turn adds. Reading
 rebuilds the history of every turn in seq order, so each row is expanded from rows already read.
@@ -12,7 +12,8 @@ Rows without a base (every row a store wrote before schema version 3) hold their
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .graph import Turn
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .models import ModelPool, normalize_uri
+from .api import arun
+from .models import Model, ModelPool
 from .models.function import FunctionModel
-from .orchestrator import execute
 from .result import RunResult
 from .store import Store
 from .task import Task
@@ -24,13 +24,13 @@ from .task import Task
 _SCHEMES = ("scripted:", "llamacpp:", "litellm:")
 
 
-def _model_uri(llm: Any, pool: ModelPool) -> str:
+def _model(llm: Any) -> str | Model:
     if isinstance(llm, str):
-        return normalize_uri(llm if llm.startswith(_SCHEMES) else f"litellm:{llm}", None)
+        return llm if llm.startswith(_SCHEMES) else f"litellm:{llm}"
     if hasattr(llm, "complete") and hasattr(llm, "uri"):
-        return pool.add(llm)
+        return llm
     if callable(llm):
-        return pool.add(FunctionModel(llm))
+        return FunctionModel(llm)
     raise TypeError(f"cannot use {llm!r} as a model: give a model string, a Model, or a function prompt -> str")
 
 
@@ -47,22 +47,16 @@ async def arefine(llm: Any, prompt: str, *, tests: str | None = None,
     """
     if not tests and not validators:
         raise ValueError("give tests and/or validators: a loop with nothing to check cannot refine")
-    pool = pool or ModelPool()
-    models = {"default": _model_uri(llm, pool)}
+    models = {"default": _model(llm)}
     if critic is not None:
-        models["critic"] = _model_uri(critic, pool)
+        models["critic"] = _model(critic)
     task = Task.from_dict({
         "name": "wrapped", "prompt": prompt, "language": language, "entry_point": entry_point,
         "output": output or ("code" if tests or entry_point else "text"),
         "feedback": [{"kind": "tests", "code": tests}] if tests else [],
         "strategy": {"name": "refine", "max_turns": max_turns},
     })
-    db = store if isinstance(store, Store) else Store(store)
-    try:
-        return await execute(task, store=db, models=models, seed=seed, pool=pool, validators=tuple(validators))
-    finally:
-        if not isinstance(store, Store):
-            db.close()
+    return await arun(task, models, store=store, seed=seed, pool=pool, validators=validators)
 
 
 def refine(llm: Any, prompt: str, **options: Any) -> RunResult:

@@ -37,6 +37,15 @@ HIDDEN_MARKER = "HIDDEN_SENTINEL_7731"
 FIZZ_HIDDEN = f"from solution import fizzbuzz\ndef test_{HIDDEN_MARKER}(): assert fizzbuzz(15) == 'FizzBuzz'\n"
 
 
+def load_example(relative: str):
+    """A script of the repository (``examples/...py``) imported as a module, as a test exercises its functions."""
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     """``agentloop ARGS`` in a subprocess, exactly as a user types it."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -60,12 +69,3 @@ def assert_bad_input(proc: subprocess.CompletedProcess, *needles: str) -> None:
     assert "Traceback" not in proc.stderr
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
-
-
-def load_example(relative: str):  # noqa: ANN201 - the module
-    """A script under examples/ (not a package) imported by path, e.g. ``load_example("traces/paired.py")``."""
-    path = REPO / "examples" / relative
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

@@ -1,6 +1,6 @@
 """Smoke test of bench/p2_sandbox_throughput.py on a few problems: it runs, both sides agree, it prints a ratio.
 
-No timing threshold: the figure itself belongs in the README, measured on a quiet machine.
+No timing threshold: the figure itself belongs in docs/performance.md, measured on a quiet machine.
 """
 
 from __future__ import annotations

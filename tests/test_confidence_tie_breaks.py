@@ -10,7 +10,7 @@ from sweep_fixtures import GOOD_DOUBLE, SNEAKY_DOUBLE, TASKS
 
 
 def tie_breaks():
-    return load_example("confidence/tie_breaks.py")
+    return load_example("examples/confidence/tie_breaks.py")
 
 
 def reply(text: str, sure: bool) -> dict:

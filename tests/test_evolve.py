@@ -301,3 +301,86 @@ def test_migration_brings_one_islands_best_to_the_next_as_a_parent(make_task, tm
                        exploitation=1.0, inspirations=0)
     result = run(path, tmp_path)
     assert result.graph["t3"].parents == ("t1",) and result.graph["t4"].parents == (parent,)
+
+
+def test_a_failed_edit_is_shown_to_later_children_of_its_parent_and_island_bounded(make_task, tmp_path):
+    script = {"solver": [fenced(program(1))],
+              "refiner": [edit("    return 9", "    return 5"), edit("    return 8", "    return 6"),
+                          fenced(program(3)), fenced(program(4))]}
+    path = evolve_task(make_task, tmp_path, script, initial=1, children=4, islands=1, exploitation=1.0,
+                       failed_edits=1)
+    result = run(path, tmp_path)
+    prompts = [result.graph[f"t{i}"].messages[-1]["content"] for i in (2, 3, 4, 5)]
+    assert "did not apply" not in prompts[0]  # nothing failed before the first child
+    assert "- t2, an edit of t1 (the program above): Edit 1 of 1 could not be applied" in prompts[1]
+    assert "    return 9" in prompts[1]
+    # at most failed_edits (1) of them: the newest failure only
+    assert "- t3, an edit of t1" in prompts[2] and "- t2," not in prompts[2] and "    return 9" not in prompts[2]
+    assert "- t3, an edit of t1 (the program above)" not in prompts[3]  # t4 (return 3) is t5's parent now
+    assert "- t3, an edit of t1:" in prompts[3]  # still the island's failure
+
+
+def test_cascade_thresholds_let_a_good_enough_child_through_and_stop_a_poor_one(make_task, tmp_path):
+    # stages: compile + tests, then the score (cheap here), then the spy standing for an expensive check
+    script = {"solver": [fenced(program(1))], "refiner": [fenced(program(3)), fenced(program(6))]}
+    path = evolve_task(make_task, tmp_path, script, spy=True, initial=1, children=2, islands=1,
+                       cascade=[[0, 1], [3], [2]], cascade_thresholds=[None, 0.5])
+    result = run(path, tmp_path)
+    assert spied(tmp_path) == [program(6)]  # 0.1 and 0.3 are below 0.5: the expensive check never ran on them
+    spy = {t.id: next(f for f in t.feedback if f.kind == "spy") for t in result.graph.turns()}
+    assert [spy[t].details.get("not_run") for t in ("t1", "t2", "t3")] == ["cascade", "cascade", None]
+    score = next(f for f in result.graph["t3"].feedback if f.kind == "score")
+    assert not score.passed and score.score == 0.6  # it missed the target, yet cleared the threshold
+
+
+def test_too_many_cascade_thresholds_are_bad_input(make_task, tmp_path):
+    path = evolve_task(make_task, tmp_path, {"solver": []}, cascade=[[0, 1], [2]], cascade_thresholds=[0.5, 0.5])
+    assert_bad_input(run_cli("run", str(path), cwd=tmp_path), "task.yaml", "strategy.cascade_thresholds")
+
+
+def test_run_json_carries_the_objective_best_score_and_whether_the_target_was_reached(make_task, tmp_path):
+    script = {"solver": [fenced(program(2))], "refiner": [fenced(program(7)), fenced(program("'x'"))]}
+    path = evolve_task(make_task, tmp_path, script, initial=1, children=2, islands=1, exploitation=1.0)
+    out = cli_json(run_cli("run", str(path), "--json", cwd=tmp_path))
+    assert out["objective"] == {"best": 7.0, "best_score": 0.7, "turn": "t2", "submitted": 7.0,
+                                "submitted_score": 0.7, "target": 10.0, "direction": "maximize", "reached": False}
+    assert cli_json(run_cli("show", out["run_id"], "--json", cwd=tmp_path))["objective"] == out["objective"]
+    script = {"solver": [fenced(program(1))], "refiner": [fenced(program(10))]}
+    out = cli_json(run_cli("run", str(evolve_task(make_task, tmp_path, script, initial=1, children=3)), "--json",
+                       cwd=tmp_path))
+    assert out["status"] == "solved" and out["objective"]["reached"] and out["objective"]["best"] == 10.0
+    plain = make_task({"solver": [fenced(program(1))]}, feedback=[{"kind": "compile"}])
+    assert cli_json(run_cli("run", str(plain), "--json", cwd=tmp_path))["objective"] is None
+
+
+def test_a_sweep_compares_evolve_with_a_model_bandit_against_sampling_on_a_scored_task(tmp_path):
+    from agentloop.sweep.report import read_results
+    (tmp_path / "suite").mkdir()
+    task = {"name": "big-f", "prompt": "Write f() returning an int as large as you can, up to 10.", "entry_point": "f",
+            "feedback": [{"kind": "compile"}, {"kind": "score", "evaluator": EVALUATOR, "bounds": [0, 10]}]}
+    (tmp_path / "suite" / "f.yaml").write_text(yaml.safe_dump(task))
+    replies = {"seeds": {"solver": [fenced(program(2)), fenced(program(1))],
+                         "refiner": [fenced(program(v)) for v in (7, 9, 3)]},
+               "alt": [fenced(program(v)) for v in (4, 8, 6)],
+               "sample": {"solver": [fenced(program(v)) for v in (3, 1, 5, 2)]}}
+    for name, script in replies.items():
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(script))
+    sweep = {"suite": "suite", "seeds": [0], "budget": {"max_tokens": 100000},
+             "configs": [{"name": "evolve", "strategy": {"name": "evolve", "initial": 2, "children": 3, "islands": 1},
+                          "models": {"default": "scripted:seeds.yaml", "refiner.alt": "scripted:alt.yaml"}},
+                         {"name": "sample", "strategy": {"name": "best_of_n", "n": 4},
+                          "models": {"default": "scripted:sample.yaml"}}]}
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep, sort_keys=False))
+    proc = run_cli("sweep", "sweep.yaml", "--out", "out", "--store", "s.db", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    runs = {r.config: r for r in read_results(tmp_path / "out").runs}
+    # evolve: seeds 2 and 1; the refiner's own model makes 7, the variant 4, the bandit goes back to the
+    # model that improved and gets 9
+    assert (runs["evolve"].objective_score, runs["sample"].objective_score) == (0.9, 0.5)
+    assert runs["evolve"].reached is False and runs["evolve"].candidates == 5
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    section = summary.split("## Scored objective", 1)[1]
+    assert "| evolve | 1 | 0.9" in section and "| sample | 1 | 0.5" in section
+    assert "-0.4" in section.split("| sample |", 1)[1].split("\n", 1)[0]  # the paired difference, vs evolve
+    pngs = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
+    assert pngs == ["objective.png"]  # no hidden tests: no flat pass-rate plots

@@ -6,7 +6,8 @@ import json
 import sqlite3
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agentloop import Feedback, Store, Turn, TurnGraph
 from agentloop.models.base import Usage
@@ -41,6 +42,12 @@ def test_graph_rejects_unknown_parents():
         TurnGraph().add(make_turn(2, ["t1"]))
 
 
+def attempts(path, run_id: str) -> list[tuple[int, int]]:
+    """(step, attempt that wrote it) of each stored turn, as the store file holds them."""
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT seq, attempt FROM turns WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
+
+
 def test_store_round_trips_turns_and_a_re_recorded_step_is_not_stored_twice(tmp_path):
     store = Store(tmp_path / "s.db")
     store.create_run("r1", {"name": "t"}, None, {"default": "scripted:x"}, 7)
@@ -53,7 +60,7 @@ def test_store_round_trips_turns_and_a_re_recorded_step_is_not_stored_twice(tmp_
     assert store.add_turn("r1", again, 2.0, attempt=2) == turn
     assert [t.to_dict() for t in store.turns("r1")] == [turn.to_dict()]
     store.add_turn("r1", make_turn(2, ["t1"]), 3.0, attempt=2)
-    assert store.turn_attempts("r1") == [(1, 1), (2, 2)]
+    assert attempts(store.path, "r1") == [(1, 1), (2, 2)]
     record = store.get_run("r1")
     assert (record.status, record.seconds, record.seed, record.attempts) == ("running", 3.0, 7, 2)
     store.close()
@@ -63,7 +70,7 @@ def test_store_is_wal_and_versioned(tmp_path):
     Store(tmp_path / "s.db").close()
     with sqlite3.connect(tmp_path / "s.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
     Store(tmp_path / "s.db").close()  # reopening runs no migration twice
 
 
@@ -76,6 +83,28 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_its_runs(tmp_path):
         conn.execute("INSERT INTO turns VALUES ('r0', 1, ?, 'solver', NULL, 1, 1, 0)",
                      (json.dumps(make_turn(1).to_dict()),))
     store = Store(tmp_path / "old.db")
-    assert store.get_run("r0").attempts == 1 and store.turn_attempts("r0") == [(1, 1)]
+    assert store.get_run("r0").attempts == 1 and attempts(store.path, "r0") == [(1, 1)]
     assert store.start_attempt("r0") == 2 and store.get_run("r0").status == "running"
     store.close()
+
+
+@pytest.mark.parametrize("ledger_made_it", [False, True])
+def test_a_version_3_store_gets_the_sweep_ledger_table(tmp_path, ledger_made_it):
+    # before version 4 the sweep ledger created sweep_runs itself: a store may have it or not
+    from agentloop.store import _MIGRATIONS
+    from agentloop.sweep.ledger import Ledger
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.executescript("".join(_MIGRATIONS[:3]) + "PRAGMA user_version = 3;")
+        if ledger_made_it:
+            conn.executescript(_MIGRATIONS[3])
+            conn.execute("INSERT INTO sweep_runs (key, run_id, task_name, config, seed, created)"
+                         " VALUES ('k0', 'r0', 't', 'c', 1, 0)")
+    store = Store(tmp_path / "old.db")
+    ledger = Ledger(store)
+    ledger.record("k1", "r1", task="t", config="c", seed=2)
+    assert ledger.lookup("k1") == ("r1", None)
+    assert ledger.lookup("k0") == (("r0", None) if ledger_made_it else None)
+    ledger.close()
+    store.close()
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4

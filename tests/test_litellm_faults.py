@@ -68,7 +68,15 @@ async def test_attempts_are_bounded(server):
     assert server.attempts == 3 and elapsed < 8
 
 
-@pytest.mark.parametrize("code", [400, 401, 403, 404])
+@pytest.mark.parametrize("code", [408, 409, 429, 500, 502, 503, 504, 529])
+async def test_every_transient_status_is_retried(server, code):
+    # each reaches the client as a different litellm type (or its catch-all APIError): none may be missed
+    server.script(Status(code), Ok(content="second try"))
+    reply, elapsed = await call(model(server))
+    assert reply.text == "second try" and server.attempts == 2 and elapsed < 5
+
+
+@pytest.mark.parametrize("code", [400, 401, 403, 404, 422])
 async def test_client_errors_are_never_retried(server, code):
     server.script(Status(code), Ok())
     err, elapsed = await call(model(server))
@@ -209,7 +217,7 @@ async def test_pacer_spaces_starts_to_the_rate_limit():
 
 
 async def test_a_local_server_needs_no_api_key(server, monkeypatch):
-    """`litellm:openai/NAME?api_base=…` as the README documents it, with OPENAI_API_KEY unset."""
+    """`litellm:openai/NAME?api_base=…` as docs/models.md documents it, with OPENAI_API_KEY unset."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     server.script(Ok(content="keyless"))
     reply, _ = await call(ModelPool().get(f"litellm:openai/fault?api_base={server.url}"))

@@ -223,3 +223,36 @@ def test_a_turns_token_confidence_is_shown_in_its_panel(browser, make_task, tmp_
     panel = view.click("t1")
     assert "confidence: mean logprob -0.5000 · lowest group 1.2500 (window 32) · self-certainty — · 2 tokens" in panel
     assert view.errors == [], view.errors
+
+
+def test_an_evolve_run_shows_parent_and_inspiration_edges_its_islands_grid_and_migrations(browser, tmp_path):
+    store = tmp_path / "runs.db"
+    proc = run_cli("run", str(REPO / "examples" / "evolve" / "task.yaml"), "--store", str(store), "--json", cwd=tmp_path)
+    run_id = cli_json(proc)["run_id"]
+    turns = {t["id"]: t for t in show(run_id, store)["turns"]}
+    view = Page(browser, report(run_id, store, tmp_path / "evolve.html"))
+    parents = view.page.locator("#graph .edge.parent")
+    inspirations = view.page.locator("#graph .edge.inspiration")
+    assert parents.count() == sum(1 for t in turns.values() if t["parents"])
+    assert inspirations.count() == sum(len(t["parents"]) - 1 for t in turns.values() if t["parents"]) >= 1
+    assert view.page.locator("#graph .edge").count() == parents.count() + inspirations.count()
+    inspiration = view.page.locator('#graph .edge.inspiration[data-child="t6"]')
+    assert inspiration.get_attribute("data-parent") == turns["t6"]["parents"][1]
+    dash = inspiration.evaluate("e => getComputedStyle(e).strokeDasharray")
+    assert dash not in ("", "none") and parents.first.evaluate("e => getComputedStyle(e).strokeDasharray") == "none"
+    # two islands, each a grid of elites; the seeds were placed on island 0 and 1
+    assert view.page.locator("#population .island").count() == 2
+    def elites(island: int) -> list[str]:
+        return view.page.locator(f'#population .island[data-island="{island}"] .elite').evaluate_all(
+            "es => es.map(e => e.dataset.turn)")
+    # island 0: the Leibniz seed t1 lost its cell ("110": compile and tests pass) to t4 (more digits),
+    # which migrated there from island 1; t3 (a failed edit) and t5 (a copy) never joined
+    assert elites(0) == ["t4", "t6"] and elites(1) == ["t2", "t4", "t6"]
+    assert view.page.inner_text('#population .island[data-island="0"] tr:has(th:text-is("110"))').split() == [
+        "110", "t4", "·", "0.79", "·", "5.72498"]
+    assert "after child 2: t4 from island 1 to island 0" in view.page.inner_text("#migrations")
+    view.page.locator("#population .elite", has_text="t4 ·").first.click()
+    panel = view.page.inner_text("#detail")
+    assert f"bred on island 1 · parent {turns['t4']['parents'][0]} · no inspirations" in panel
+    assert "parent t4 · inspirations t2" in view.click("t6")
+    assert view.errors == [], view.errors

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from helpers import BAD_FIZZ, GOOD_FIZZ, assert_bad_input, cli_json, run_cli
 
 
@@ -60,8 +59,9 @@ def test_latest_in_an_empty_store_and_a_bad_status_are_bad_input(make_task, tmp_
 
 def test_a_scripted_model_built_in_memory_runs_a_task(tmp_path):
     """Library users script a model in Python, per role, without writing a file."""
-    import agentloop
     from helpers import FIZZ_TESTS
+
+    import agentloop
     task = agentloop.Task.from_dict({"name": "fizzbuzz", "prompt": "Write fizzbuzz(n).", "entry_point": "fizzbuzz",
                                      "feedback": [{"kind": "tests", "code": FIZZ_TESTS}],
                                      "strategy": {"name": "refine", "max_turns": 2}})
@@ -70,3 +70,12 @@ def test_a_scripted_model_built_in_memory_runs_a_task(tmp_path):
     assert result.status == "solved" and [t.role for t in result.graph.turns()] == ["solver", "critic", "refiner"]
     with pytest.raises(agentloop.InputError, match="unknown role"):
         agentloop.ScriptedModel({"writer": ["x"]})
+
+
+def test_a_run_without_any_candidate_prints_no_none(make_task, tmp_path):
+    """A run that ends before its first candidate (the model failed at once) has no score and no metrics."""
+    proc = run_cli("run", str(make_task({"critic": ["unused"]})), cwd=tmp_path)
+    assert proc.returncode == 3 and "'solver' ran out of replies" in proc.stderr
+    for text in (proc.stdout, run_cli("show", "latest", cwd=tmp_path).stdout, run_cli("runs", cwd=tmp_path).stdout):
+        assert text.strip() and "None" not in text, text
+    assert "score n/a (no candidate)" in proc.stdout and "candidates/pass n/a (none passed)" in proc.stdout

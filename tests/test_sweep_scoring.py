@@ -41,18 +41,21 @@ def test_the_sweep_scores_a_tampering_candidate_as_the_run_scores_its_submission
     assert run.candidates == 2 and not run.passed
     # the tampering candidate passes the hidden tests' assertions, but no path may count it as passing
     assert run.any_passed is False
-    con = Ledger(tmp_path / "s.db")
+    store = Store(tmp_path / "s.db")
+    con = Ledger(store)
     try:
         [(_, hidden)] = [con.lookup(job.key) for job in plan(load_sweep(path))[0]]
     finally:
         con.close()
+        store.close()
     assert hidden == {"t1": False, "t2": False}
 
 
 def test_a_sweep_resumes_an_unfinished_run_only_under_its_lock(tmp_path):
     path = _sweep(tmp_path, [WRONG_DOUBLE] * 4, name="refine", max_turns=2, critic=False)
     [job], _ = plan(load_sweep(path))
-    store, ledger = Store(tmp_path / "s.db"), Ledger(tmp_path / "s.db")
+    store = Store(tmp_path / "s.db")
+    ledger = Ledger(store)
     try:
         task = job.task()
         store.create_run("r1", task.to_data(), job.base_dir, job.task_data["models"], job.seed)

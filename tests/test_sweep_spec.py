@@ -75,6 +75,10 @@ BAD = [
     ("repeated seeds", lambda d: d.update(seeds=[1, 1]), "seeds: seeds repeat"),
     ("unknown suite", lambda d: d.update(suite="no-such-suite"), "suite: 'no-such-suite' is not a built-in suite"),
     ("unknown task name", lambda d: d.update(tasks=["nope"]), "tasks: no task 'nope'"),
+    ("unknown role of a model variant", lambda d: d["configs"][0]["models"].update({"refinr.big": "scripted:x.yaml"}),
+     "configs[0].models.refinr.big: unknown role 'refinr.big'"),
+    ("unknown role of a sweep-wide variant", lambda d: d.update(models={"solver.x.y": "scripted:x.yaml"}),
+     "unknown role 'solver.x.y'"),
 ]
 
 
@@ -105,3 +109,15 @@ def test_bad_executor_flag_is_exit_2(tmp_path):
     path = _write(tmp_path, sweep_doc())
     proc = run_cli("sweep", path, "--out", "out", "--executor", "slurm", cwd=tmp_path)
     assert proc.returncode == 2 and "--executor: expected local or ray" in proc.stderr
+
+
+def test_role_name_model_keys_reach_every_run_as_in_task_files(tmp_path):
+    doc = sweep_doc(configs=["single", "refine2"])
+    doc["models"] = {"refiner.wide": "scripted:scripts/single-neg-0.yaml"}  # sweep-wide: every configuration
+    doc["configs"][1]["models"]["refiner.big"] = "scripted:scripts/refine2-{task}-{seed}.yaml"
+    jobs, _ = plan(load_sweep(_write(tmp_path, doc)))
+    job = next(j for j in jobs if (j.seed, j.task_name, j.config) == (1, "double", "refine2"))
+    assert job.task_data["models"]["refiner.big"] == f"scripted:{tmp_path / 'scripts' / 'refine2-double-1.yaml'}"
+    assert all(j.task_data["models"]["refiner.wide"] == f"scripted:{tmp_path / 'scripts' / 'single-neg-0.yaml'}"
+               for j in jobs)
+    assert all(j.task().models["refiner.wide"] for j in jobs)  # the run's task accepts them too

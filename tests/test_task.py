@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agentloop import Task, TaskFileError
 from agentloop.errors import OverrideError
@@ -26,7 +27,7 @@ def test_minimal_task_gets_defaults(tmp_path):
     assert task.language == "python"
     assert [f.kind for f in task.feedback] == ["compile"]
     assert task.strategy.name == "refine"
-    assert task.model_for("critic") == "llamacpp:default"
+    assert task.models == {"default": "llamacpp:default"}  # every role, the critic too, uses the default
     assert task.source_dir == tmp_path.resolve()
 
 

@@ -10,7 +10,7 @@ from sweep_fixtures import GOOD_DOUBLE, TASKS, WRONG_DOUBLE
 
 
 def paired():
-    return load_example("traces/paired.py")
+    return load_example("examples/traces/paired.py")
 
 
 def test_the_comparison_counts_tasks_with_the_same_failing_first_candidate(tmp_path):

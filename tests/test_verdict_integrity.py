@@ -54,7 +54,7 @@ ATTACKS = {
         "open('pytest.ini', 'w').write('[pytest]\\naddopts = -p no:agentloop.sandbox.pytest_channel\\n')\n"),
 }
 # fools an assert in the candidate's own process (sandbox.results: objects); the default solution
-# boundary and `cases` both stop it (see README, Security; tests/security/test_lying_values.py)
+# boundary and `cases` both stop it (see docs/security.md; tests/security/test_lying_values.py)
 ALWAYS_EQUAL = "class A:\n    def __eq__(self, o): return True\ndef f(x):\n    return A()\n"
 
 

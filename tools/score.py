@@ -22,10 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from agentloop.feedback import CheckContext, Feedback
 from agentloop.sandbox import python_argv
+from agentloop.sandbox.score_runner import received
 
 EVALUATOR_FILE = "agentloop_evaluator.py"
 MAX_METRICS = 32
-CHANNEL_LIMIT = 1 << 20  # the runner sends at most 64 Ki characters of output (JSON-escaped) plus a trace
 
 
 class Config(BaseModel):
@@ -84,18 +84,6 @@ def _fail(summary: str, **details: object) -> Feedback:
     return Feedback(kind="score", passed=False, score=0.0, summary=summary, details=dict(details))
 
 
-def _channel(data: bytes, key: str) -> dict | None:
-    """The runner's one keyed message; None if it is missing, forged, doubled or oversized."""
-    lines = data.splitlines()
-    if len(data) > CHANNEL_LIMIT or len(lines) != 1:
-        return None
-    try:
-        msg = json.loads(lines[0])
-    except ValueError:
-        return None
-    return msg if isinstance(msg, dict) and msg.get("k") == key else None
-
-
 def parse_report(stdout: str) -> Report | str:
     """The evaluator's report from its output's last non-empty line, or a one-line reason it is not one."""
     lines = [line for line in stdout.splitlines() if line.strip()]
@@ -137,7 +125,7 @@ async def check(code: str, config: Config, ctx: CheckContext) -> Feedback:
         result = await ws.run(python_argv("-m", "agentloop.sandbox.score_runner", EVALUATOR_FILE),
                               timeout_s=ctx.task.sandbox.timeout_s, memory_mb=ctx.task.sandbox.memory_mb,
                               channel=key.encode())
-    msg = _channel(result.channel, key)
+    msg = received(result.channel, key)
     base = {"status": result.status, "isolation": result.isolation}
     if msg is None:
         tail = result.stderr[-1000:].strip()

@@ -1,9 +1,11 @@
 """The one retry layer for remote models: which failures are retried, and how long to wait.
 
-Retried: 429 (honouring ``Retry-After``), 5xx, connection failures and resets. Never retried:
-400/401/403/404/422, context-length errors, anything unclassified. A reply whose body is not
-valid JSON gets exactly one re-ask. Attempts and total seconds are both bounded, and no wait
-runs past the call's deadline.
+Failures are told apart by litellm's exception types (litellm maps every provider's errors onto
+them), never by message text. Retried: rate limits (honouring ``Retry-After``), server errors,
+timeouts, connection failures and resets. Never retried: bad requests, authentication, permission,
+not found, unprocessable, context-length errors, anything unclassified. A reply whose body is not
+valid JSON gets exactly one re-ask. Attempts and total seconds are both bounded, and no wait runs
+past the call's deadline.
 """
 
 from __future__ import annotations
@@ -14,17 +16,13 @@ import random
 import time
 from typing import Any
 
+# statuses litellm has no type of its own for (408 and 504 come as Timeout, 409 conflict and 529
+# overloaded do not): it raises its catch-all ``APIError`` with the status; these are worth retrying
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 
 
 class MalformedReply(Exception):
     """The server answered, but the body was not a usable chat completion."""
-
-
-def status_of(exc: BaseException) -> int | None:
-    """The HTTP status an exception carries, if any."""
-    code = getattr(exc, "status_code", None)
-    return code if isinstance(code, int) else None
 
 
 def _litellm_errors() -> Any:
@@ -54,6 +52,15 @@ def is_malformed(exc: BaseException) -> bool:
     return _caused_by(exc, (MalformedReply, json.JSONDecodeError, _litellm_errors().APIResponseValidationError))
 
 
+def is_transient(exc: BaseException) -> bool:
+    """A rate limit or a server-side failure: the same request may well succeed a little later."""
+    errors = _litellm_errors()
+    if isinstance(exc, (errors.RateLimitError, errors.ServiceUnavailableError, errors.InternalServerError,
+                        errors.BadGatewayError)):
+        return True
+    return isinstance(exc, errors.APIError) and getattr(exc, "status_code", None) in RETRY_STATUS
+
+
 def is_connection_failure(exc: BaseException) -> bool:
     """Connection refused, reset, or cut off mid-reply; a timeout."""
     import httpx  # litellm's (and the OpenAI SDK's) transport
@@ -61,7 +68,7 @@ def is_connection_failure(exc: BaseException) -> bool:
     return _caused_by(exc, (errors.APIConnectionError, errors.Timeout, httpx.TransportError, ConnectionError, TimeoutError))
 
 
-def retry_after_s(exc: BaseException) -> float | None:
+def retry_after_s(exc: BaseException | None) -> float | None:
     """Seconds from a ``Retry-After`` header (seconds or HTTP date) on the error's response."""
     headers: Any = getattr(getattr(exc, "response", None), "headers", None) or getattr(exc, "litellm_response_headers", None)
     if not headers:
@@ -77,17 +84,17 @@ def retry_after_s(exc: BaseException) -> float | None:
 
 
 def classify(exc: BaseException) -> str:
-    """One of: context_length, malformed, retryable, fatal; by exception type and HTTP status, never by message text."""
+    """One of: context_length, malformed, retryable, fatal; by exception type, never by message text."""
     if is_context_length(exc):
         return "context_length"
     if is_malformed(exc):
         return "malformed"
-    if status_of(exc) in RETRY_STATUS or is_connection_failure(exc):
+    if is_transient(exc) or is_connection_failure(exc):
         return "retryable"
     return "fatal"
 
 
-def backoff_s(attempt: int, exc: BaseException, *, base: float = 0.5, cap: float = 8.0) -> float:
+def backoff_s(attempt: int, exc: BaseException | None, *, base: float = 0.5, cap: float = 8.0) -> float:
     """Wait before the next attempt: the server's ``Retry-After`` if given, else exponential with jitter."""
     hinted = retry_after_s(exc)
     if hinted is not None:

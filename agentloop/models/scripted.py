@@ -48,7 +48,7 @@ def _readable_text(path: Path) -> str | None:
 def _parse(path: Path, text: str | None) -> dict[str, tuple[str | dict, ...]]:
     # keyed by the file's text: a run validates its script and then loads it, and a sweep or a
     # benchmark starts many runs from one file, while the YAML parse (pure Python, to keep line
-    # numbers) was a third of a 10-round scripted refine run's CPU (bench/p1_runtime_cpu.py)
+    # numbers) would be a third of a 10-round scripted refine run's CPU (bench/p1_runtime_cpu.py)
     try:
         doc = load_yaml_file(path) if text is None else load_yaml_text(text, str(path))
     except TaskFileError as exc:
@@ -166,7 +166,7 @@ class ScriptedModel:
         reply = queue[index]
         text = reply if isinstance(reply, str) else reply["text"]
         stopped = _early_stop(reply, request.stop_below)
-        if stopped is not None:  # cut where the generation would have ended (module docstring)
+        if stopped is not None and isinstance(reply, dict):  # cut where the generation would have ended (module docstring)
             text = text[:round(len(text) * stopped.token / len(reply["logprobs"]))]
         usage = Usage(prompt_tokens=sum(approx_tokens(m["content"]) for m in messages),
                       completion_tokens=min(approx_tokens(text), request.max_tokens))

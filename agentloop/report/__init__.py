@@ -23,7 +23,7 @@ from ..metrics import run_metrics
 from ..outfile import check_output, write_atomic
 from ..store import Store
 from .layout import NODE_H, NODE_W, layout
-from .payload import script_json, summary, turn_payload
+from .payload import evolve_payload, script_json, summary, turn_payload
 
 __all__ = ["render_report", "write_report"]
 
@@ -35,7 +35,10 @@ def _asset(name: str) -> str:
 def render_report(record: dict[str, Any], graph: TurnGraph) -> str:
     """The HTML page of a run, from its stored record and graph of turns."""
     turns = {t.id: turn_payload(graph, t) for t in graph.turns()}
-    drawing = layout(graph, {tid: data["verdict"] for tid, data in turns.items()})
+    evolve = evolve_payload(record, graph)
+    kinds = {(p, c): kind for kind in ("parent", "inspiration") for p, c in (evolve or {}).get("edges", {}).get(kind, [])}
+    drawing = layout(graph, {tid: data["verdict"] for tid, data in turns.items()}, kinds,
+                     (evolve or {}).get("born"))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     template = env.from_string(_asset("page.html.j2"))
     js = _asset("report.js")
@@ -44,7 +47,7 @@ def render_report(record: dict[str, Any], graph: TurnGraph) -> str:
         # our own files and escaped JSON: safe to place verbatim
         css=Markup(_asset("report.css")), js=Markup(js),
         script_hash="sha256-" + base64.b64encode(hashlib.sha256(js.encode()).digest()).decode(),
-        data=Markup(script_json({"turns": turns, "order": list(turns)})),
+        evolve=evolve, data=Markup(script_json({"turns": turns, "order": list(turns), "evolve": evolve})),
     )
 
 

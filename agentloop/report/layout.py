@@ -33,11 +33,16 @@ class NodeBox:
 
 @dataclass(frozen=True)
 class Edge:
-    """A "derived from" edge, as a cubic Bézier path from the parent's right side to the child's left."""
+    """A "derived from" edge, as a cubic Bézier path from the parent's right side to the child's left.
+
+    ``kind`` is ``derived`` for every edge but an ``evolve`` child's: ``parent`` for the program it
+    edits, ``inspiration`` for the others its prompt showed (drawn dashed).
+    """
 
     parent: str
     child: str
     path: str
+    kind: str = "derived"
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class Layout:
 
 def depths(graph: TurnGraph) -> dict[str, int]:
     """Longest-path depth of every turn from a root (a turn without parents)."""
-    dag = nx.DiGraph()
+    dag: nx.DiGraph[str] = nx.DiGraph()
     for turn in graph.turns():
         dag.add_node(turn.id)
         dag.add_edges_from((p, turn.id) for p in turn.parents)
@@ -77,10 +82,10 @@ def rows(graph: TurnGraph, depth: dict[str, int]) -> dict[str, int]:
     return row
 
 
-def _sublabel(turn: Turn) -> str:
-    if turn.writes_code:
+def _sublabel(turn: Turn, island: int | None) -> str:
+    if turn.produces_candidate:
         marks = "".join("✓" if f.passed else "✗" for f in turn.feedback if not f.advisory)
-        return f"{turn.score:.2f} {marks}"
+        return f"{turn.score:.2f} {marks}" + (f" · island {island}" if island is not None else "")
     return f"{turn.usage.total} tokens" if not turn.model.startswith("agentloop:") else "(computed)"
 
 
@@ -97,8 +102,11 @@ def _path(parent: tuple[int, int], child: tuple[int, int], columns: int) -> str:
     return f"M{x1},{y1} C{x1},{top} {x2},{top} {x2},{y2}"
 
 
-def layout(graph: TurnGraph, verdicts: dict[str, str]) -> Layout:
-    """Positions of every turn and the paths of every edge."""
+def layout(graph: TurnGraph, verdicts: dict[str, str], kinds: dict[tuple[str, str], str] | None = None,
+           islands: dict[str, int] | None = None) -> Layout:
+    """Positions of every turn and the paths of every edge; ``kinds`` names an edge's kind by (parent,
+    child), ``islands`` the island an ``evolve`` turn was bred on (shown on its box)."""
+    kinds, islands = kinds or {}, islands or {}
     depth = depths(graph)
     row = rows(graph, depth)
     nodes, where = [], {}
@@ -106,8 +114,10 @@ def layout(graph: TurnGraph, verdicts: dict[str, str]) -> Layout:
         x = MARGIN + depth[turn.id] * (NODE_W + GAP_X)
         y = MARGIN + ARC + row[turn.id] * (NODE_H + GAP_Y)
         where[turn.id] = (x, y)
-        nodes.append(NodeBox(turn.id, x, y, f"{turn.id} {turn.role}", _sublabel(turn), verdicts[turn.id]))
-    edges = [Edge(parent, turn.id, _path(where[parent], where[turn.id], depth[turn.id] - depth[parent]))
+        nodes.append(NodeBox(turn.id, x, y, f"{turn.id} {turn.role}", _sublabel(turn, islands.get(turn.id)),
+                             verdicts[turn.id]))
+    edges = [Edge(parent, turn.id, _path(where[parent], where[turn.id], depth[turn.id] - depth[parent]),
+                  kinds.get((parent, turn.id), "derived"))
              for turn in graph.turns() for parent in turn.parents]
     width = MARGIN * 2 + (max(depth.values(), default=0) + 1) * (NODE_W + GAP_X) - GAP_X
     height = MARGIN * 2 + ARC + (max(row.values(), default=0) + 1) * (NODE_H + GAP_Y) - GAP_Y

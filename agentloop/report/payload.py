@@ -54,7 +54,7 @@ def parent_candidate(graph: TurnGraph, turn: Turn) -> Turn | None:
                 continue
             seen.add(pid)
             parent = graph[pid]
-            if parent.writes_code and parent.candidate is not None:
+            if parent.produces_candidate and parent.candidate is not None:
                 return parent
             nxt.extend(parent.parents)
         frontier = nxt
@@ -64,7 +64,7 @@ def parent_candidate(graph: TurnGraph, turn: Turn) -> Turn | None:
 def candidate_diff(graph: TurnGraph, turn: Turn) -> dict[str, Any] | None:
     """Unified diff of ``turn``'s candidate against its parent candidate, as lines; None if either is missing."""
     parent = parent_candidate(graph, turn) if turn.candidate is not None else None
-    if parent is None:
+    if parent is None or parent.candidate is None or turn.candidate is None:
         return None
     lines = difflib.unified_diff(parent.candidate.splitlines(), turn.candidate.splitlines(),
                                  fromfile=f"{parent.id} ({parent.role})", tofile=f"{turn.id} ({turn.role})",
@@ -74,7 +74,7 @@ def candidate_diff(graph: TurnGraph, turn: Turn) -> dict[str, Any] | None:
 
 def verdict(turn: Turn) -> str:
     """The colour class of a node: pass/fail for candidates, else the kind of turn."""
-    if turn.writes_code:
+    if turn.produces_candidate:
         return "pass" if turn.passed else "fail"
     if turn.model.startswith("agentloop:"):
         return "note"
@@ -123,3 +123,22 @@ def summary(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any]:
         "strategy": strategy.get("name") if isinstance(strategy, dict) else strategy,
         "models": record.get("models") or {}, "prompt": task.get("prompt", ""),
     })
+
+
+def evolve_payload(record: dict[str, Any], graph: TurnGraph) -> dict[str, Any] | None:
+    """An ``evolve`` run's population (islands, MAP-Elites grids, migrations, lineage edges), bounded;
+    None for other strategies. The grid's features become the rows (first) and columns (the rest)."""
+    from ..strategies.evolve_view import params_of, population
+    params = params_of(record.get("task") or {})
+    if params is None:
+        return None
+    data = population(graph, params)
+    for isle in data["islands"]:  # a feature's values share a type: they sort as themselves
+        isle["rows"] = [_axis(v) for v in sorted({tuple(c["cell"][:1]) for c in isle["cells"]})]
+        isle["columns"] = [_axis(v) for v in sorted({tuple(c["cell"][1:]) for c in isle["cells"]})]
+        isle["at"] = {f"{_axis(c['cell'][:1])}|{_axis(c['cell'][1:])}": c for c in isle["cells"]}
+    return bounded(data)
+
+
+def _axis(values: tuple[Any, ...] | list[Any]) -> str:
+    return " · ".join(str(v) for v in values) or "—"

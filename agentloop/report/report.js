@@ -81,15 +81,23 @@
     return pre;
   }
 
+  // evolve: a child's first parent is the program it edits, the others were shown as inspirations
+  function lineage(t) {
+    var evo = data.evolve;
+    if (!evo || !(t.id in evo.born)) return "derived from " + (t.parents.length ? t.parents.join(", ") : "nothing (a root)");
+    return "bred on island " + evo.born[t.id] + " · " + (t.parents.length ? "parent " + t.parents[0] +
+      (t.parents.length > 1 ? " · inspirations " + t.parents.slice(1).join(", ") : " · no inspirations") : "a seed");
+  }
+
   function show(id) {
     var t = data.turns[id];
     if (!t) return;
-    document.querySelectorAll(".node.selected").forEach(function (n) { n.classList.remove("selected"); });
-    var node = document.querySelector('.node[data-turn="' + CSS.escape(id) + '"]');
-    if (node) node.classList.add("selected");
+    document.querySelectorAll(".node.selected, .elite.selected").forEach(function (n) { n.classList.remove("selected"); });
+    document.querySelectorAll('.node[data-turn="' + CSS.escape(id) + '"], .elite[data-turn="' + CSS.escape(id) + '"]')
+      .forEach(function (n) { n.classList.add("selected"); });
     detail.replaceChildren();
     add(detail, el("h2", null, t.id + " · " + t.role + (t.score === null ? "" : " · score " + scalar(t.score))),
-      el("p", "meta", "model " + t.model + " · derived from " + (t.parents.length ? t.parents.join(", ") : "nothing (a root)")),
+      el("p", "meta lineage", "model " + t.model + " · " + lineage(t)),
       el("p", "meta usage", "tokens " + t.usage.prompt + " prompt + " + t.usage.completion + " completion" +
         (t.usage.cached ? " (" + t.usage.cached + " cached)" : "") +
         (t.usage.cost_usd === null ? "" : " · $" + t.usage.cost_usd) + " · " + scalar(t.seconds) + " s"));
@@ -116,7 +124,7 @@
     }
   }
 
-  document.querySelectorAll(".node").forEach(function (node) {
+  document.querySelectorAll(".node, .elite").forEach(function (node) {
     node.addEventListener("click", function () { show(node.dataset.turn); });
     node.addEventListener("keydown", function (e) {
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); show(node.dataset.turn); }

@@ -1,4 +1,4 @@
-"""Running untrusted code: a fresh, confined process tree per execution. See README, Security.
+"""Running untrusted code: a fresh, confined process tree per execution. See docs/security.md.
 
 Layer A (``process``, the default): forked from a warm zygote, new session, rlimits, Landlock
 (writes only in the workdir, no TCP, no signals out), a fresh uid or capability-less root,
@@ -6,8 +6,8 @@ a pids cgroup, an allowlisted environment, a wall deadline and output caps enfor
 outside, and the whole tree killed afterwards. Layer B (``bwrap``): the same inside bubblewrap.
 """
 
-from .box import ISOLATION_LEVELS, Sandbox
 from ..errors import SandboxError
+from .box import ISOLATION_LEVELS, Sandbox
 from .common import OUTPUT_LIMIT, ExecResult, base_environment, python_argv
 from .workspace import Workspace
 

@@ -24,6 +24,20 @@ from .boundary import SolutionModule, _Connection, fork_solution
 
 _OUT, _KEY = 3, 4
 CAPTURE_LIMIT = 64 << 10  # characters of evaluator output kept; more is an error, not a truncation
+CHANNEL_LIMIT = 1 << 20  # the runner sends at most 64 Ki characters of output (JSON-escaped) plus a trace
+
+
+def received(data: bytes, key: str) -> dict | None:
+    """The trusted side's reading of the runner's one keyed message; None if it is missing, forged,
+    doubled or oversized."""
+    lines = data.splitlines()
+    if len(data) > CHANNEL_LIMIT or len(lines) != 1:
+        return None
+    try:
+        msg = json.loads(lines[0])
+    except ValueError:
+        return None
+    return msg if isinstance(msg, dict) and msg.get("k") == key else None
 
 
 class _Capture(io.StringIO):
@@ -46,7 +60,7 @@ class _CandidateToStderr(_Connection):
         self._route = threading.Lock()
 
     def request(self, message: dict) -> dict:
-        __tracebackhide__ = True  # noqa: F841
+        __tracebackhide__ = True
         with self._route:  # one route at a time: a swap by another thread must not leak into the capture
             saved, sys.stdout = sys.stdout, sys.stderr
             try:
@@ -59,7 +73,7 @@ def _evaluate(source: str, capture: _Capture) -> dict:
     saved = sys.stdout
     sys.stdout = capture
     try:
-        exec(compile(source, "evaluator.py", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})  # noqa: S102
+        exec(compile(source, "evaluator.py", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
     except SystemExit as exc:
         if exc.code not in (None, 0):
             return {"error": f"the evaluator exited with status {exc.code}"}

@@ -65,12 +65,12 @@ class Renderer:
     def __init__(self, chars: int, repr_calls: int, repr_seconds: float = 0.1) -> None:
         self.chars, self.repr_calls, self.repr_seconds = chars, repr_calls, repr_seconds
 
-    def __call__(self, value: Any) -> str:  # noqa: ANN401
+    def __call__(self, value: Any) -> str:
         """At most ``chars`` characters (plus an ellipsis) standing for ``value``."""
         text = self._render(value, self.chars, 0)
         return escape(text if len(text) <= self.chars else text[: self.chars] + "…")
 
-    def _render(self, value: Any, room: int, depth: int) -> str:  # noqa: ANN401
+    def _render(self, value: Any, room: int, depth: int) -> str:
         kind = type(value)
         if kind in _SCALARS:
             return repr(value)
@@ -83,7 +83,7 @@ class Renderer:
             return self._container(value, kind, room, depth)
         return self._user(value, room)
 
-    def _container(self, value: Any, kind: type, room: int, depth: int) -> str:  # noqa: ANN401
+    def _container(self, value: Any, kind: type, room: int, depth: int) -> str:
         opening, closing = _BRACKETS[kind]
         if kind in (set, frozenset) and not value:
             return f"{kind.__name__}()"
@@ -102,7 +102,7 @@ class Renderer:
         tail = "," if kind is tuple and len(value) == 1 else ""
         return opening + ", ".join(parts) + tail + closing
 
-    def _user(self, value: Any, room: int) -> str:  # noqa: ANN401
+    def _user(self, value: Any, room: int) -> str:
         name = describe(value)
         if self.repr_calls <= 0:
             return f"<{name} object>"
@@ -127,7 +127,7 @@ class Renderer:
 class Tracer:
     """``sys.settrace`` callbacks recording, per line of ``solution.py`` run, the locals it changed."""
 
-    def __init__(self, filename: str, limits: dict, emit: Any, index: int) -> None:  # noqa: ANN401
+    def __init__(self, filename: str, limits: dict, emit: Any, index: int) -> None:
         self.filename, self.emit, self.index = filename, emit, index
         self.head, self.max_events = int(limits["head_steps"]), int(limits["max_events"])
         self.max_vars = int(limits["max_vars"])
@@ -137,14 +137,14 @@ class Tracer:
         self.frames: dict[Any, list] = {}  # frame -> [line being run, {name: text} last shown, unwinding]
         self.count, self.stopped = 0, False
 
-    def start(self, frame: Any, event: str, arg: Any) -> Any:  # noqa: ANN401 - sys.settrace's global callback
+    def start(self, frame: Any, event: str, arg: Any) -> Any:
         """A new frame: trace it when its code is the candidate's."""
         if self.stopped or frame.f_code.co_filename != self.filename:
             return None
         self.frames[frame] = [None, {}, False]
         return self.local
 
-    def local(self, frame: Any, event: str, arg: Any) -> Any:  # noqa: ANN401 - the frame's local callback
+    def local(self, frame: Any, event: str, arg: Any) -> Any:
         """After each line (at the next line event, return or exception), what that line changed."""
         state = self.frames.get(frame)
         if self.stopped or state is None:
@@ -162,7 +162,7 @@ class Tracer:
             state[0], state[2] = None, True
         return self.local
 
-    def _step(self, frame: Any, state: list, extra: dict) -> None:  # noqa: ANN401
+    def _step(self, frame: Any, state: list, extra: dict) -> None:
         self.count += 1
         shown = {}
         # ".0": a comprehension's hidden iterator argument, noise to a reader
@@ -197,14 +197,14 @@ class Tracer:
             self.emit({"e": "stopped", "i": self.index, "after": self.count})
 
 
-def _call(module: Any, call: dict) -> Any:  # noqa: ANN401
+def _call(module: Any, call: dict) -> Any:
     if "expr" in call:  # a call the task author wrote (`calls:`): evaluated among the candidate's names
-        return eval(compile(call["expr"], "<trace call>", "eval"), vars(module))  # noqa: S307
+        return eval(compile(call["expr"], "<trace call>", "eval"), vars(module))
     args, kwargs = decode(call.get("args") or {"T": []}), decode(call.get("kwargs") or {"D": []})
     return getattr(module, call["function"])(*args, **kwargs)
 
 
-def _import(path: str) -> Any:  # noqa: ANN401
+def _import(path: str) -> Any:
     spec = importlib.util.spec_from_file_location("solution", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["solution"] = module

@@ -24,10 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from ..budget import BudgetExhausted
 from ..confidence import stop_threshold
+from . import disagreement
 from .selection import TieBreak, break_ties
 
 if TYPE_CHECKING:
     from ..orchestrator import Run
+    from ..task import Task
 
 
 class ConfidenceStop(BaseModel):
@@ -61,6 +63,11 @@ class Params(BaseModel):
         return value
 
 
+def check_task(params: Params, task: Task) -> None:
+    """``tie_break: disagreement`` needs a Python entry point to call."""
+    disagreement.check_task(params.tie_break, task)
+
+
 class _Passed(Exception):
     pass
 
@@ -91,7 +98,7 @@ async def run(run: Run, params: Params) -> str:
                     group.create_task(sample(threshold))
     except* _Passed:
         pass
-    break_ties(run, params.tie_break)
+    await break_ties(run, params.tie_break)
     best = run.graph.best()
     if best is not None and best.passed:
         return "solved"

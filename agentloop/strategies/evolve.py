@@ -7,8 +7,10 @@ sampled from one island (islands take turns), shown in the prompt (``prompts/evo
 child turn's graph edges are its parent first, then its inspirations. The model may answer with
 search/replace blocks applied to the parent (an edit that does not apply is the child's failing
 ``edit`` feedback) or with a whole program. A child identical or nearly identical to a program
-the database has seen is rejected before its checks run (``novelty``). Checks run as a cascade:
-stage by stage, a later (expensive) stage only when the earlier ones pass. Every
+the database has seen is rejected before its checks run (``novelty``). A child's prompt lists the
+edits that failed before on its parent and island (``failed_edits``, bounded). Checks run as a
+cascade: stage by stage, a later (expensive) stage only when the one before passes or, with
+``cascade_thresholds``, reaches a score (``feedback.Cascade``). Every
 ``migration_interval`` children each island's best elite migrates to the next island. When the
 refiner role has several models (``models: {refiner: A, refiner.big: B}``), each child's model is
 chosen by a UCB1 bandit on score improvement over the parent per 1,000 tokens.
@@ -26,11 +28,12 @@ import math
 import random
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..budget import BudgetExhausted
+from ..feedback import Cascade
 from ..parsing import extract_code
 from . import TaskMismatch
 from .evolve_db import Novelty, ProgramDatabase, apply_edits, cell_of
@@ -46,7 +49,7 @@ REJECTIONS = ("edit", "novelty", "parse", "scan")  # feedback kinds that keep a 
 
 
 class Params(BaseModel):
-    """Parameters of ``evolve`` (README, *Strategies*, has the table)."""
+    """Parameters of ``evolve`` (docs/strategies.md has the table)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -62,6 +65,9 @@ class Params(BaseModel):
     exploitation: float = Field(default=0.7, ge=0.0, le=1.0)  # chance the parent is the island's best
     inspirations: int = Field(default=2, ge=0, le=8)
     cascade: list[list[int]] | None = None  # stages of feedback indices; default: one stage per check
+    # per stage, the score its checks must reach for the next stage to run; null (or missing): all must pass
+    cascade_thresholds: list[Annotated[float, Field(ge=0.0, le=1.0)] | None] = Field(default_factory=list, max_length=16)
+    failed_edits: int = Field(default=3, ge=0, le=16)  # earlier failed edits shown to a child, at most
     novelty: float | None = Field(default=0.95, ge=0.0, le=1.0)  # token similarity rejected; null: off
     exploration: float = Field(default=1.0, ge=0.0, le=10.0)  # the bandit's UCB1 constant
     temperature: float = Field(default=0.8, ge=0.0, le=2.0)
@@ -83,14 +89,16 @@ class Params(BaseModel):
         return value
 
 
-def stages_for(params: Params, task: Task) -> list[list[int]]:
-    """The cascade's stages: as given (entries not named run in a last stage), else one per check."""
+def cascade_for(params: Params, task: Task) -> Cascade:
+    """The cascade: stages as given (entries not named run in a last stage), else one per check; its thresholds."""
     count = len(task.feedback)
     if params.cascade is None:
-        return [[i] for i in range(count)]
-    named = [i for stage in params.cascade for i in stage]
-    rest = [i for i in range(count) if i not in named]
-    return [list(stage) for stage in params.cascade if stage] + ([rest] if rest else [])
+        stages: list[tuple[int, ...]] = [(i,) for i in range(count)]
+    else:
+        named = [i for stage in params.cascade for i in stage]
+        rest = tuple(i for i in range(count) if i not in named)
+        stages = [tuple(stage) for stage in params.cascade if stage] + ([rest] if rest else [])
+    return Cascade(stages=tuple(stages), thresholds=tuple(params.cascade_thresholds))
 
 
 def check_task(params: Params, task: Task) -> None:
@@ -101,6 +109,26 @@ def check_task(params: Params, task: Task) -> None:
             raise TaskMismatch("cascade", f"{i} is not a feedback entry (the task has {len(task.feedback)})")
     if len(set(named)) != len(named):
         raise TaskMismatch("cascade", "a feedback entry is named in more than one stage")
+    stages = len(cascade_for(params, task).stages)
+    if len(params.cascade_thresholds) >= max(1, stages):
+        raise TaskMismatch("cascade_thresholds", f"{len(params.cascade_thresholds)} thresholds for {stages} stages "
+                                                 "(one per stage boundary, at most)")
+
+
+def population_db(params: Params) -> ProgramDatabase:
+    """An empty program database shaped by ``params`` (islands, features and their bins)."""
+    return ProgramDatabase(params.islands, lambda t: cell_of(t, params.features, params.bins, params.length_step,
+                                                             params.metric_range))
+
+
+def admissible(turn: Turn) -> bool:
+    """Whether a finished child joins the database: it has a candidate that was checked (not rejected unchecked)."""
+    return turn.candidate is not None and not any(f.kind in REJECTIONS for f in turn.feedback)
+
+
+def migrates(before: int, after: int, interval: int) -> bool:
+    """Whether breeding children ``before`` … ``after - 1`` crossed a migration boundary."""
+    return after // interval > before // interval
 
 
 class Bandit:
@@ -148,12 +176,12 @@ class Evolution:
     def __init__(self, run: Run, params: Params) -> None:
         self.run, self.params = run, params
         self.rng = random.Random(f"evolve:{params.seed}:{run.seed}")
-        self.db = ProgramDatabase(params.islands, lambda t: cell_of(t, params.features, params.bins,
-                                                                     params.length_step, params.metric_range))
+        self.db = population_db(params)
         self.novelty = Novelty(params.novelty, run.task.language)
-        self.stages = stages_for(params, run.task)
+        self.cascade = cascade_for(params, run.task)
         self.bandit = Bandit(model_arms(run, "refiner"), params.exploration)
         self.migrations: list[tuple[int, int, str]] = []
+        self.failed: list[tuple[int, str, dict]] = []  # (island, parent id, the edit's details), in breeding order
 
     def adopter(self, parent: Turn | None) -> Adopter:
         """Read a reply: edits applied to ``parent`` or a whole program, then the novelty filter."""
@@ -167,10 +195,10 @@ class Evolution:
             return (code, self.novelty.rejection(code)) if code is not None else (None, None)
         return adopt
 
-    async def _turn(self, role: str, parents: list[Turn], **options: object) -> Turn | None:
+    async def _turn(self, role: str, parents: list[Turn], **options: Any) -> Turn | None:
         try:
             return await self.run.turn(role, parents=parents, temperature=self.params.temperature,
-                                       stages=self.stages, **options)
+                                       cascade=self.cascade, **options)
         except BudgetExhausted as exc:  # one refused branch must not cancel its siblings
             self.run.refused = exc.reason
             return None
@@ -198,11 +226,26 @@ class Evolution:
         if plan.parent is None:
             return await self._turn("solver", [], adopt=self.adopter(None))
         return await self._turn("refiner", [plan.parent, *plan.inspirations], template="evolve", model=plan.model,
-                                adopt=self.adopter(plan.parent))
+                                adopt=self.adopter(plan.parent), context={"failed_edits": self.failed_edits(plan)})
+
+    def failed_edits(self, plan: Plan) -> list[dict]:
+        """Earlier edits that did not apply, for ``plan``'s prompt: those on its parent first, then the rest of
+        its island's, newest first, at most ``failed_edits`` (so the model does not repeat them)."""
+        parent_id = plan.parent.id if plan.parent is not None else None
+        mine = [(parent != parent_id, -n, d) for n, (island, parent, d) in enumerate(self.failed)
+                if parent == parent_id or island == plan.island]
+        return [{**d, "same_parent": not other} for other, _, d in sorted(mine)[: self.params.failed_edits]]
+
+    def record_failure(self, plan: Plan, child: Turn | None) -> None:
+        """Remember a child whose edit did not apply (its parent and island see it later)."""
+        edit = next((f for f in child.feedback if f.kind == "edit"), None) if child and plan.parent else None
+        if edit is not None and child is not None and plan.parent is not None:
+            self.failed.append((plan.island, plan.parent.id,
+                                {"turn": child.id, "parent": plan.parent.id, "summary": edit.summary}))
 
     def admit(self, turn: Turn | None, island: int) -> None:
         """Add a checked child to the database and the novelty filter (rejected ones stay out)."""
-        if turn is None or turn.candidate is None or any(f.kind in REJECTIONS for f in turn.feedback):
+        if turn is None or not admissible(turn):
             return
         self.novelty.add(turn)
         self.db.add(turn, island)
@@ -218,9 +261,10 @@ class Evolution:
             for plan, child in zip(plans, children):  # in plan order: the same on every replay
                 if child is not None and plan.parent is not None:
                     self.bandit.reward(plan.model, plan.parent, child)
+                self.record_failure(plan, child)
                 self.admit(child, plan.island)
             before, bred = bred, bred + len(plans)
-            if bred // self.params.migration_interval > before // self.params.migration_interval:
+            if migrates(before, bred, self.params.migration_interval):
                 self.migrations += self.db.migrate()
             if any(c is not None and c.passed for c in children):
                 return "solved"

@@ -7,7 +7,8 @@ every candidate), ``tie_break`` picks the one the model was most confident in: t
 Self-certainty as a best-of-N selector without a reward model is Kang et al. 2025 (arXiv
 2502.18581); DeepConf (Fu et al. 2025) weighs and filters samples by their lowest group
 confidence. The checks always come first: ``Run.choose`` refuses a pick that is worse on them.
-``latest`` (the default) keeps the graph's own rule, the latest of the best.
+``latest`` (the default) keeps the graph's own rule, the latest of the best. ``disagreement``
+breaks the tie by running the tied programs on model-written inputs instead (S*, disagreement.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ if TYPE_CHECKING:
     from ..graph import Turn
     from ..orchestrator import Run
 
-TieBreak = Literal["latest", "mean_logprob", "lowest_group", "self_certainty"]
+TieBreak = Literal["latest", "mean_logprob", "lowest_group", "self_certainty", "disagreement"]
+
+
+def tied(run: Run) -> list[Turn]:
+    """The candidates exactly as good as the best on the checks (none if there is no candidate)."""
+    best = run.graph.best()
+    if best is None:
+        return []
+    # a reply stopped for low confidence ties with a finished one only if the best was stopped too
+    return [t for t in run.graph.candidates() if (t.passed, t.score, t.stopped) == (best.passed, best.score, best.stopped)]
 
 
 def most_confident(candidates: list[Turn], measure: str) -> Turn | None:
@@ -28,13 +38,15 @@ def most_confident(candidates: list[Turn], measure: str) -> Turn | None:
     return max(scored, key=lambda x: (x[0], x[1]))[2] if scored else None
 
 
-def break_ties(run: Run, tie_break: TieBreak) -> None:
-    """Submit the most confident of the candidates that tie with the best on the checks."""
-    best = run.graph.best()
-    if tie_break == "latest" or best is None:
+async def break_ties(run: Run, tie_break: TieBreak) -> None:
+    """Submit the most confident of the candidates that tie with the best on the checks (or, with
+    ``disagreement``, the majority's pick on model-written inputs)."""
+    if tie_break == "disagreement":
+        from .disagreement import select  # it reads ``tied`` from here
+        await select(run)
         return
-    # a reply stopped for low confidence ties with a finished one only if the best was stopped too
-    tied = [t for t in run.graph.candidates() if (t.passed, t.score, t.stopped) == (best.passed, best.score, best.stopped)]
-    pick = most_confident(tied, tie_break)
+    if tie_break == "latest":
+        return
+    pick = most_confident(tied(run), tie_break)
     if pick is not None:
         run.choose(pick)

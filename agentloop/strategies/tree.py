@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import disagreement
 from .selection import TieBreak, break_ties
 
 if TYPE_CHECKING:
     from ..graph import Turn
     from ..orchestrator import Run
+    from ..task import Task
 
 
 class Params(BaseModel):
@@ -39,8 +41,9 @@ class Params(BaseModel):
     tie_break: TieBreak = "latest"  # among equally good nodes, the most confident (selection.py)
 
 
-class _Solved(Exception):
-    pass
+def check_task(params: Params, task: Task) -> None:
+    """``tie_break: disagreement`` needs a Python entry point to call."""
+    disagreement.check_task(params.tie_break, task)
 
 
 async def _expand(run: Run, node: Turn, params: Params) -> list[Turn]:
@@ -112,5 +115,5 @@ async def run(run: Run, params: Params) -> str:
         reason = "solved"
     else:
         reason = await (_beam(run, roots, params) if params.mode == "beam" else _uct(run, roots, params))
-    break_ties(run, params.tie_break)
+    await break_ties(run, params.tie_break)
     return reason

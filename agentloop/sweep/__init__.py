@@ -1,8 +1,10 @@
 """Inference-time scaling experiments: a grid of strategies × parameters × models × seeds over a suite.
 
 ``run_sweep`` runs (or resumes) a sweep file and writes results.csv, summary.md, results.json and
-PNG plots; ``pass_at_k`` is the unbiased estimator the summaries use. See the README's *Sweeps*.
+PNG plots; ``pass_at_k`` is the unbiased estimator the summaries use. See docs/sweeps.md.
 """
+
+from pathlib import Path
 
 from .driver import plan, run_sweep
 from .measures import pass_at_k
@@ -11,7 +13,7 @@ from .spec import load_sweep
 __all__ = ["load_sweep", "pass_at_k", "plan", "plot_command", "run_sweep", "sweep_command"]
 
 
-def sweep_command(sweep_file: str, out: str, *, executor: str, store: str | None, address: str | None,
+def sweep_command(sweep_file: str, out: str, *, executor: str, store: str | Path | None, address: str | None,
                   progress: bool, all_tasks: bool = False) -> str:
     """What ``agentloop sweep`` does; returns the text it prints (the summary)."""
     from ..errors import InputError

@@ -7,10 +7,11 @@ exactly what ``agentloop sweep`` drew.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from statistics import mean
 from typing import Any
 
+from ..status import RunStatus
 from .intervals import AXES, coverage_curve, pass_curves, task_groups, visible_false_passes
 from .measures import RunFacts, pass_at_k, value_at
 from .stats import Bootstrap
@@ -37,7 +38,7 @@ class ConfigInfo:
 
     def to_dict(self) -> dict[str, str]:
         """Plain data (results.json)."""
-        return dict(self.__dict__)
+        return asdict(self)
 
 
 def by_config_task(runs: list[RunFacts]) -> dict[tuple[str, str], list[RunFacts]]:
@@ -73,13 +74,14 @@ def task_rows(runs: list[RunFacts], configs: list[ConfigInfo]) -> list[dict[str,
                      "wall_s": round(sum(r.wall_s for r in group), 3),
                      "flops": _sum_or_blank([r.flops for r in group]),
                      "cost_usd": round(sum(costs), 6) if costs else "",
-                     "errors": sum(r.status == "error" for r in group)})
+                     "errors": sum(r.status == RunStatus.ERROR for r in group)})
     return rows
 
 
 def _sum_or_blank(values: list[float | None]) -> float | str:
     """The sum, or "" when any value is unknown (a partial sum would understate the compute)."""
-    return "" if not values or None in values else float(f"{sum(values):.4g}")
+    known = [v for v in values if v is not None]
+    return "" if not values or len(known) < len(values) else float(f"{sum(known):.4g}")
 
 
 def picked_by(info: ConfigInfo, runs: list[RunFacts]) -> str:
@@ -89,7 +91,8 @@ def picked_by(info: ConfigInfo, runs: list[RunFacts]) -> str:
         return "none"
     model = info.strategy == "codet" or any(r.model_tests for r in runs)
     ties = f", ties by {info.tie_break}" if info.tie_break != "latest" else ""
-    return f"visible checks{' + model-written tests' if model else ''}{ties} (<= {most} candidates)"
+    inputs = " + model-written inputs" if any(r.model_inputs for r in runs) else ""
+    return f"visible checks{' + model-written tests' if model else ''}{inputs}{ties} (<= {most} candidates)"
 
 
 def selection(info: ConfigInfo, runs: list[RunFacts]) -> str:
@@ -99,7 +102,11 @@ def selection(info: ConfigInfo, runs: list[RunFacts]) -> str:
         return "single candidate (no selection)"
     how = _PICKS.get(info.strategy, "the strategy's own pick by the visible checks")
     extra = "; model-written tests took part" if any(r.model_tests for r in runs) and info.strategy != "codet" else ""
-    if info.tie_break != "latest":
+    if info.tie_break == "disagreement":
+        picked = sum(r.model_inputs for r in runs)
+        extra += (f"; ties broken by the majority of outputs on model-written inputs (S*), which selected the "
+                  f"submission in {picked} of {len(runs)} runs")
+    elif info.tie_break != "latest":
         extra += f"; ties broken by the model's token confidence ({info.tie_break})"
     return f"{how}, from up to {most} candidates per sample{extra}"
 
@@ -122,7 +129,7 @@ def config_summary(info: ConfigInfo, runs: list[RunFacts], boot: Bootstrap | Non
             "pass_at_k": pak, "pass_name": "pass@k" if single else f"pass@k of {info.label} submissions",
             "selection": selection(info, runs), "picked_by": picked_by(info, runs),
             "coverage": round(mean(1.0 if any(r.passed for r in g) else 0.0 for g in groups), 4),
-            "oracle_coverage": None if None in oracle else round(mean(float(o) for o in oracle), 4),
+            "oracle_coverage": None if None in oracle else round(mean(float(o) for o in oracle if o is not None), 4),
             "tokens_per_task": round(mean(sum(r.tokens for r in g) for g in groups), 1),
             "tokens_per_sample": round(mean(r.tokens for r in runs), 1),
             "prompt_tokens_per_sample": round(mean(r.prompt_tokens for r in runs), 1),
@@ -132,7 +139,7 @@ def config_summary(info: ConfigInfo, runs: list[RunFacts], boot: Bootstrap | Non
             "seconds_per_task": round(mean(sum(r.seconds for r in g) for g in groups), 3),
             "seconds_per_sample": round(mean(r.seconds for r in runs), 3),
             "cost_usd_per_task": round(sum(costs) / len(groups), 6) if costs else None,
-            "errors": sum(r.status == "error" for r in runs),
+            "errors": sum(r.status == RunStatus.ERROR for r in runs),
             "pass_at_k_ci": curves["pass_at_k"], "pass_hat_k": curves["pass_hat_k"],
             "coverage_unit": cover[0] if cover else None, "coverage_curve": cover[1] if cover else {},
             "coverage_fit": cover[2] if cover else None, "visible_false_passes": visible_false_passes(groups, boot),
@@ -141,7 +148,8 @@ def config_summary(info: ConfigInfo, runs: list[RunFacts], boot: Bootstrap | Non
 
 def _mean_or_none(values: list[float | None]) -> float | None:
     """The mean, or None when any value is unknown (a mean of the known ones would mislead)."""
-    return None if not values or None in values else round(mean(values), 4)
+    known = [v for v in values if v is not None]
+    return None if not values or len(known) < len(values) else round(mean(known), 4)
 
 
 def pass_by_turn(runs: list[RunFacts]) -> list[tuple[int, float]] | None:

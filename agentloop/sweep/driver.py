@@ -33,9 +33,10 @@ def plan(sweep: Sweep, *, all_tasks: bool = False) -> tuple[list[Job], list[Suit
     tasks = select(load_suite(spec.suite, sweep.base_dir, sweep_path=sweep.path), names=spec.tasks,
                    limit=None if all_tasks else spec.limit, sweep_path=sweep.path)
     for task in tasks:
-        if not task.data.get("hidden_tests"):
+        scored = any(isinstance(f, dict) and f.get("kind") == "score" for f in task.data.get("feedback") or [])
+        if not task.data.get("hidden_tests") and not scored:  # a score check's objective is measured instead
             raise TaskFileError(task.label, "hidden_tests", "a sweep scores on tests the loop never sees: "
-                                                            "every task needs hidden_tests")
+                                                            "every task needs hidden_tests (or a score check)")
     jobs = []
     for seed in spec.seeds:
         for task in tasks:
@@ -87,7 +88,7 @@ def run_sweep(path: str | Path, out: str | Path, *, executor: str = "local", sto
         from .plots import _pyplot
         _pyplot()  # a missing matplotlib is bad input too: fail before the first run
     db = Store(store)
-    ledger = Ledger(db.path)
+    ledger = Ledger(db)
     try:
         with Tally(len(jobs), sweep.spec.total_budget, show=progress) as tally:
             if executor == "ray":

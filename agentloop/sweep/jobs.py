@@ -4,8 +4,8 @@ The same ``execute_job`` runs in the driver (local executor) and on a Ray worker
 scratch store whose rows are then copied into the driver's store), so both executors give the
 same results. Scoring runs ``hidden_verdict``, the function the orchestrator scores a run's
 submission with, on every distinct candidate when asked to, after the run has finished: no
-agent ever sees these verdicts. A run left unfinished is resumed through ``resume_stored``,
-the path ``agentloop resume`` takes, under the run's lock.
+agent ever sees these verdicts. A run left unfinished is resumed through ``aresume``, the path
+``agentloop resume`` takes, under the run's lock.
 """
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..api import arun, resume_stored
+from ..api import aresume, arun
 from ..errors import RunNotFoundError
 from ..graph import Turn
 from ..hidden import hidden_verdict
 from ..models import ModelCalls, ModelPool
 from ..sandbox import Sandbox
-from ..store import Store
+from ..status import RunStatus
+from ..store import RunRecord, Store
 from ..task import Task
 from .ledger import Ledger
 
-FINISHED = ("solved", "unsolved")
+FINISHED = tuple(s for s in RunStatus if s.finished)
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,14 @@ async def execute_job(job: Job, *, store: Store, ledger: Ledger, shared: ModelPo
     known = ledger.lookup(job.key)
     run_id, hidden = known if known else (None, None)
     status = store.get_run(run_id).status if run_id else None
-    if status not in FINISHED:
+    if run_id is None or status not in FINISHED:
         task = job.task()
         pool = run_pool(shared, task.models, calls)
         if run_id is not None:  # interrupted (or failed) earlier: continue from its last finished turn
             # A score of the unfinished run is stale once it goes on: forget it first, so a kill between
             # the resume and the new score leaves "not scored", never the old verdicts.
             ledger.unscore(job.key)
-            await resume_stored(store, run_id, pool=pool)  # under the run's lock, as `agentloop resume`
+            await aresume(run_id, store=store, pool=pool)  # under the run's lock, as `agentloop resume`
         else:
             def remember(event: dict[str, Any]) -> None:
                 if event["event"] == "start":  # the run row exists: map the key to it before any turn
@@ -104,7 +105,7 @@ async def score_candidates(job: Job, store: Store, run_id: str) -> dict[str, boo
     if not wanted:
         return verdicts
     task = job.task()
-    by_code: dict[str, bool] = {}
+    by_code: dict[str | None, bool] = {}  # by candidate (None: the turn wrote none; it passes nothing)
     if solution is not None and picked is not None:
         by_code[solution] = bool(picked["passed"])  # the run's own verdict on its submission
     sandbox = Sandbox(isolation=task.sandbox.isolation)
@@ -119,7 +120,10 @@ async def score_candidates(job: Job, store: Store, run_id: str) -> dict[str, boo
 
 
 def _wanted(job: Job, store: Store, run_id: str) -> list[Turn]:
-    """The candidate turns ``score_candidates`` scores: every one, or only the submission."""
+    """The candidate turns ``score_candidates`` scores: every one, or only the submission; none for a task
+    without hidden tests (a scored objective, measured by its own check)."""
+    if not job.task_data.get("hidden_tests"):
+        return []
     solution = (store.get_run(run_id).result or {}).get("solution")
     return [t for t in store.turns(run_id)
             if t.candidate is not None and (job.score_candidates or t.candidate == solution)]
@@ -127,24 +131,23 @@ def _wanted(job: Job, store: Store, run_id: str) -> list[Turn]:
 
 def export_run(store: Store, run_id: str) -> dict[str, Any]:
     """A stored run as plain data (record and turns), to copy into another store."""
-    record = store.get_run(run_id)
-    return {"record": record.__dict__, "turns": [t.to_dict() for t in store.turns(run_id)]}
+    return {"record": store.get_run(run_id).to_dict(), "turns": [t.to_dict() for t in store.turns(run_id)]}
 
 
 def import_run(store: Store, data: dict[str, Any]) -> str:
     """Copy an exported run into ``store``: creates it if new, adds the turns it lacks, finishes it."""
-    rec = data["record"]
-    run_id = rec["id"]
+    rec = RunRecord.from_dict(data["record"])
+    run_id = rec.id
     try:
         have = {t.seq for t in store.turns(store.get_run(run_id).id)}
     except RunNotFoundError:  # a run the driver has not seen yet
-        store.create_run(run_id, rec["task"], rec["task_dir"], rec["models"], rec["seed"])
+        store.create_run(run_id, rec.task, rec.task_dir, rec.models, rec.seed)
         have = set()
     for turn in data["turns"]:
         if turn["seq"] not in have:
-            store.add_turn(run_id, Turn.from_dict(turn), rec["seconds"])
-    store.finish_run(run_id, status=rec["status"], stop_reason=rec["stop_reason"], error=rec["error"],
-                     seconds=rec["seconds"], result=rec["result"])
+            store.add_turn(run_id, Turn.from_dict(turn), rec.seconds)
+    store.finish_run(run_id, status=rec.status, stop_reason=rec.stop_reason, error=rec.error,
+                     seconds=rec.seconds, result=rec.result)
     return run_id
 
 

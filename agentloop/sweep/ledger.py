@@ -1,10 +1,10 @@
 """The sweep ledger: which stored run answers which (task, configuration, seed), by content key.
 
-A table of its own (``sweep_runs``) in the store's SQLite file, created if missing; store.py's
-schema is untouched. The key is a hash of everything that decides a run — the resolved task
-(prompt, checks, hidden tests, strategy, budget, sampling), its folder, the models and the seed —
-so a resumed sweep finds its finished runs, and a second sweep that shares a configuration
-reuses them instead of paying for them again. ``hidden_json`` holds the hidden-test verdict of
+A table of its own (``sweep_runs``) in the store's SQLite file, made by the store's migrations like
+every other table, so a ledger is opened on a ``Store``. The key is a hash of everything that
+decides a run — the resolved task (prompt, checks, hidden tests, strategy, budget, sampling), its
+folder, the models and the seed — so a resumed sweep finds its finished runs, and a second sweep
+that shares a configuration reuses them instead of paying for them again. ``hidden_json`` holds the hidden-test verdict of
 every candidate of the run (scored after the run ended, never shown to an agent).
 """
 
@@ -14,20 +14,9 @@ import hashlib
 import json
 import sqlite3
 import time
-from pathlib import Path
 from typing import Any
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sweep_runs (
-    key TEXT PRIMARY KEY,
-    run_id TEXT NOT NULL,
-    task_name TEXT NOT NULL,
-    config TEXT NOT NULL,
-    seed INTEGER,
-    hidden_json TEXT,
-    created REAL NOT NULL
-)
-"""
+from ..store import Store
 
 
 def run_key(task_data: dict[str, Any], base_dir: str | None, models: dict[str, str], seed: int | None) -> str:
@@ -39,10 +28,10 @@ def run_key(task_data: dict[str, Any], base_dir: str | None, models: dict[str, s
 class Ledger:
     """Key → run id (and per-candidate hidden verdicts), in the store's database file."""
 
-    def __init__(self, path: str | Path) -> None:
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    def __init__(self, store: Store) -> None:
+        # a connection of its own to the store's file, whose migrations made the table
+        self._db = sqlite3.connect(store.path, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.execute(_SCHEMA)
 
     def close(self) -> None:
         """Close the connection."""

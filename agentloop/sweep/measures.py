@@ -9,11 +9,12 @@ stopped there (the best so far by the visible checks) passes the hidden tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from ..graph import Turn, TurnGraph
 from ..metrics import compute, model_calls
+from ..status import RunStatus
 from ..store import RunRecord
 
 
@@ -71,6 +72,11 @@ class RunFacts:
     hidden_passing: int | None = None  # candidates passing the hidden tests
     visible_passing: int = 0  # candidates passing every visible check
     visible_only: int | None = None  # of those, the ones failing the hidden tests (the visible checks' false passes)
+    model_inputs: bool = False  # the submission was selected by outputs on model-written inputs (S*, disagreement)
+    # a task with a `score` check: the submission's score on the check's [0, 1] scale, and whether any
+    # candidate reached the target (None: the task has no scored objective; see result.objective_of)
+    objective_score: float | None = None
+    reached: bool | None = None
 
     @property
     def tokens(self) -> int:
@@ -84,9 +90,9 @@ class RunFacts:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (results.json), with the derived ``tokens`` and ``wall_s`` spelled out."""
-        out = {k: v for k, v in self.__dict__.items() if k != "curve"}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "curve"}
         out.update(tokens=self.tokens, wall_s=self.wall_s)
-        out["curve"] = [p.__dict__ for p in self.curve]
+        out["curve"] = [asdict(p) for p in self.curve]
         return out
 
     @classmethod
@@ -100,15 +106,21 @@ class RunFacts:
 def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, config: str, seed: int) -> RunFacts:
     """Reduce a finished stored run and its candidates' hidden verdicts to ``RunFacts``."""
     result = record.result or {}
-    submitted = bool((result.get("hidden_tests") or {}).get("passed", False)) and record.status != "error"
+    submitted = bool((result.get("hidden_tests") or {}).get("passed", False)) and record.status != RunStatus.ERROR
     graph = TurnGraph.from_turns(turns)
     usage, spent = graph.usage(), compute(graph, record.seconds)
     cands = graph.candidates()
     # a reply with no code block is a candidate that fails every test, hidden ones included
     hidden = {**{t.id: False for t in cands if t.candidate is None}, **hidden}
-    scored_all = all(t.id in hidden for t in cands)
+    # a task without hidden tests (a scored objective) has no hidden verdicts at all, not all-failing ones
+    scored_all = bool(record.task.get("hidden_tests")) and all(t.id in hidden for t in cands)
     model_tests = any(f.kind == "model_tests" or f.details.get("model_written_tests") for t in turns for f in t.feedback)
     shown = [t for t in cands if t.passed]
+    # only a selection that ran and chose counts: a recorded failure leaves the default pick
+    model_inputs = any(f.details.get("model_written_inputs") and "error" not in f.details for t in turns for f in t.feedback)
+    objective = result.get("objective") or {}
+    # a scored task none of whose candidates got a score (all failed cheaper checks, or an error) scored 0
+    scored_task = bool(objective) or any(f.get("kind") == "score" for f in record.task.get("feedback") or [])
     return RunFacts(run_id=record.id, task=record.task_name, config=config, seed=seed, status=record.status,
                     passed=submitted, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
                     model_calls=spent["model_calls"], seconds=round(record.seconds, 3), cost_usd=usage.cost_usd,
@@ -116,13 +128,17 @@ def facts(record: RunRecord, turns: list[Turn], hidden: dict[str, bool], *, conf
                     model_tests=model_tests, curve=_curve(turns, hidden, submitted) if scored_all else (),
                     evaluated_tokens=spent["evaluated_tokens"], flops=spent["flops"],
                     hidden_passing=sum(hidden[t.id] for t in cands) if scored_all else None,
-                    visible_passing=len(shown), visible_only=sum(not hidden[t.id] for t in shown) if scored_all else None)
+                    visible_passing=len(shown), visible_only=sum(not hidden[t.id] for t in shown) if scored_all else None,
+                    model_inputs=model_inputs,
+                    objective_score=(objective.get("submitted_score") or 0.0) if scored_task else None,
+                    reached=bool(objective.get("reached")) if scored_task else None)
 
 
 def _curve(turns: list[Turn], hidden: dict[str, bool], submitted: bool) -> tuple[Point, ...]:
     """After each candidate: compute spent so far, and whether the best so far passes hidden tests."""
     points: list[Point] = []
     start = min((t.started for t in turns), default=0.0)
+    flops: float | None  # None from the first call whose FLOPs are unknown
     tokens, evaluated, calls, flops, end, best = 0, 0, 0, 0.0, 0.0, None
     for turn in sorted(turns, key=lambda t: t.seq):
         tokens += turn.usage.total
@@ -131,7 +147,7 @@ def _curve(turns: list[Turn], hidden: dict[str, bool], submitted: bool) -> tuple
         if flops is not None and not turn.model.startswith("agentloop:"):
             flops = None if turn.usage.flops is None else flops + turn.usage.flops
         end = max(end, turn.started + turn.seconds - start)
-        if turn.writes_code:
+        if turn.produces_candidate:
             if best is None or (turn.passed, turn.score or 0.0, turn.seq) > (best.passed, best.score or 0.0, best.seq):
                 best = turn
             points.append(Point(index=len(points) + 1, tokens=tokens, seconds=round(end, 3), passed=hidden[best.id],

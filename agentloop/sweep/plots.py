@@ -7,7 +7,9 @@ Every curve of an estimate carries its 95% bootstrap interval over tasks as a sh
 - ``pass_vs_<axis>.png``: pass rate had each run stopped after that much compute, for each compute
   axis the runs record (nominal tokens, evaluated tokens, model calls, seconds, FLOPs); the title
   names the axis the comparison equalises (where candidates were scored on the hidden tests);
-- ``pass_by_turn.png``: pass rate had each run stopped after t candidates, for refine and tree.
+- ``pass_by_turn.png``: pass rate had each run stopped after t candidates, for refine and tree;
+- ``objective.png``: for tasks with a scored objective, each configuration's mean submission score
+  (the pass-rate plots are left out when no task has hidden tests).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from ..errors import InputError
 from .aggregate import TURN_STRATEGIES, config_summary, pass_by_turn
 from .intervals import AXES, SHORT, compute_curve, task_groups
+from .objective import draw_objective, objective_rows, only_objective
 from .report import Results
 from .stats import Bootstrap, Interval
 
@@ -68,6 +71,11 @@ def draw(results: Results, out: Path) -> list[Path]:
     sums = {c.name: config_summary(c, runs[c.name], boot) for c in results.configs}
     groups = {c.name: task_groups(runs[c.name]) for c in results.configs}
     written = []
+    rows = objective_rows([c.name for c in results.configs], results.runs, boot)
+    if rows:
+        written.append(draw_objective(plt, rows, out / "objective.png"))
+    if only_objective(results.runs):  # no hidden tests anywhere: every pass-rate plot would be a flat zero
+        return written
     fig, ax = _axes(plt, "pass@k (solid) and pass^k (dashed) against k, 95% intervals over tasks", "k (samples)",
                     "pass@k / pass^k", counts=True)
     for c in results.configs:
@@ -87,8 +95,8 @@ def draw(results: Results, out: Path) -> list[Path]:
         fig, ax = _axes(plt, f"pass rate with every run stopped at the same spend\n(axis equalised: {label})",
                         f"{label} per sample")
         for c in results.configs:
-            if curves[c.name]:
-                _band(ax, [x for x, _ in curves[c.name]], [ci for _, ci in curves[c.name]], drawstyle="steps-post",
+            if points := curves[c.name]:
+                _band(ax, [x for x, _ in points], [ci for _, ci in points], drawstyle="steps-post",
                       label=c.name)
         ax.legend(fontsize=8) if ax.lines else ax.text(0.5, 0.5, "candidates not scored", ha="center")
         written.append(_save(fig, out / f"pass_vs_{axis}.png", plt))

@@ -17,6 +17,7 @@ from .aggregate import (
 )
 from .intervals import equal_compute, task_groups
 from .measures import RunFacts
+from .objective import objective_rows, objective_section
 from .stats import Bootstrap
 from .tables import (
     INTERVAL_COLUMNS,
@@ -84,7 +85,9 @@ def summary_markdown(results: Results) -> str:
     seen = ", ".join(f"{kind} ({n} of {results.tasks} tasks)" for kind, n in results.seen.items()) or "none"
     lines = [f"# Sweep results: {Path(results.sweep).name}", "",
              f"- Tests the loops saw (their visible checks): {seen}.",
-             "- Tests that decided every score below: each task's `hidden_tests`, never shown to any agent.",
+             "- Tests that decided every score below: each task's `hidden_tests`, never shown to any agent"
+             + (" (a task without them counts as failing in pass@k; see *Scored objective*)."
+                if any(r.objective_score is not None for r in results.runs) else "."),
              (f"- Runs: {len(results.runs)} of {results.planned} planned over {results.tasks} tasks."
               + (f" Stopped early: {results.stopped}." if results.stopped else "")), ""]
     ks = sorted({k for s in sums for k in s["pass_at_k"]})
@@ -110,6 +113,7 @@ def summary_markdown(results: Results) -> str:
                          f"submission picked by: {s['selection']}; {s['candidates_per_sample']} candidates and "
                          f"{s['model_calls_per_sample']} model calls per sample; {s['errors']} run(s) ended in error{cost}.")
     lines += _by_turn(results)
+    lines += objective_section(objective_rows([c.name for c in results.configs], results.runs))
     lines += [*pass_hat_section(sums), *coverage_section(sums), *false_pass_section(sums), *compute_section(sums),
               *equal_compute_section(equal_compute_rows(results))]
     lines += ["", _LEGEND, "", METHOD, ""]

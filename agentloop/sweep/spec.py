@@ -20,7 +20,6 @@ from ..errors import ModelURIError, OverrideError, TaskFileError
 from ..models import normalize_uri
 from ..overrides import apply_overrides
 from ..task import (
-    ROLES,
     Budget,
     FeedbackSpec,
     Sampling,
@@ -62,7 +61,7 @@ class ConfigSpec(_Strict):
     def _strategy_named(cls, value: Any) -> dict[str, Any]:
         value = {"name": value} if isinstance(value, str) else dict(value)
         if not isinstance(value.get("name"), str):
-            raise ValueError("a strategy needs a name")  # noqa: TRY004 - pydantic reports ValueError as a field error
+            raise ValueError("a strategy needs a name")  # ValueError, not TypeError: pydantic reports it as a field error
         return value
 
     @field_validator("grid")
@@ -77,7 +76,7 @@ class ConfigSpec(_Strict):
 
 
 class SweepFile(_Strict):
-    """A sweep file, validated (see SPEC §6 and the README's *Sweeps* section)."""
+    """A sweep file, validated (see SPEC §6 and docs/sweeps.md)."""
 
     suite: str = Field(min_length=1)
     limit: int | None = Field(default=None, gt=0)
@@ -91,7 +90,12 @@ class SweepFile(_Strict):
     score_candidates: bool = True  # run the hidden tests on every candidate too (coverage, by-turn curves)
     configs: list[ConfigSpec] = Field(min_length=1)
 
-    @field_validator("models", "sampling")
+    @field_validator("models")
+    @classmethod
+    def _known_model_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return known_roles(value, variants=True)  # ROLE.NAME: another model of a role, as in task files
+
+    @field_validator("sampling")
     @classmethod
     def _known_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
         return known_roles(value)
@@ -155,8 +159,8 @@ def expand(spec: SweepFile, doc: YamlDoc, base: Path) -> tuple[Config, ...]:
     """Every configuration with its grid multiplied out, validated; names must be unique."""
     out: list[Config] = []
     for i, raw in enumerate(spec.configs):
-        for config in _grid(raw, i, doc):
-            out.append(_resolve(config, spec, i, doc, base))
+        for point in _grid(raw, i, doc):
+            out.append(_resolve(point, spec, i, doc, base))
     seen: set[str] = set()
     for config in out:
         if config.name in seen:
@@ -211,8 +215,10 @@ def _resolve(raw: ConfigSpec, spec: SweepFile, index: int, doc: YamlDoc, base: P
     models = {**spec.models, **raw.models}
     for role, uri in models.items():
         field = where + ("models", role) if role in raw.models else ("models", role)
-        if role != "default" and role not in ROLES:
-            raise TaskFileError(doc.path, _dotted(field), f"unknown role '{role}'", doc.line_of(field))
+        try:
+            known_roles({role: uri}, variants=True)
+        except ValueError as exc:
+            raise TaskFileError(doc.path, _dotted(field), str(exc), doc.line_of(field)) from None
         models[role] = _normalize(uri, base, doc, field)
     return Config(name=raw.name, strategy=strategy, models=models, budget=budget, sampling=sampling,
                   add_feedback=_added_feedback(raw, doc, where))

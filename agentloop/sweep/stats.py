@@ -58,10 +58,6 @@ class Interval:
         """``0.300 [0.200, 0.400]``."""
         return f"{self.point:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
 
-    def overlaps(self, other: Interval) -> bool:
-        """Whether the two intervals share any value (then the data cannot order them)."""
-        return self.low <= other.high and other.low <= self.high
-
 
 @lru_cache(maxsize=16)
 def _draws(tasks: int, resamples: int, seed: int) -> tuple[tuple[int, ...], ...]:

@@ -41,7 +41,7 @@ def main() -> None:
             continue
         task = problem["task_id"].replace("/", "_")
         found = db.execute("SELECT run_id FROM sweep_runs WHERE config = ? AND task_name = ?", (args.config, task)).fetchone()
-        stored = next((t.candidate for t in store.turns(found[0]) if t.writes_code), None) if found else None
+        stored = next((t.candidate for t in store.turns(found[0]) if t.produces_candidate), None) if found else None
         reply = llama.create_completion(prompt=problem["prompt"], max_tokens=512, temperature=0.0,
                                         stop=list(HUMANEVAL_STOP))
         completion = reply["choices"][0]["text"]

@@ -142,12 +142,12 @@ class Outcome:
     @property
     def hostile_turns(self) -> list[Turn]:
         """Every candidate turn but the last: the hostile replies (the last is the good one)."""
-        return [t for t in self.turns if t.writes_code][:-1]
+        return [t for t in self.turns if t.produces_candidate][:-1]
 
     @property
     def hostile(self) -> Turn:
         """The first candidate turn: the one the (first) hostile reply produced."""
-        return next(t for t in self.turns if t.writes_code)
+        return next(t for t in self.turns if t.produces_candidate)
 
     def check(self, kind: str) -> Feedback:
         """The hostile turn's feedback of ``kind``."""
@@ -249,7 +249,7 @@ def assert_survived(out: Outcome, *, layer: str, allowed: set[str] | None = None
     """The run was survived (see the module docstring); ``allowed`` bounds the hostile statuses seen."""
     assert out.leftovers == [], f"processes of the run outlived it: {out.leftovers}"
     assert out.stray == [], f"processes still run in the sandbox's folders: {out.stray}"
-    written = [t for t in out.turns if t.writes_code]
+    written = [t for t in out.turns if t.produces_candidate]
     # a hostile candidate that passes ends the run early, solved: never let it pose as the good one
     assert len(written) == out.replies, \
         f"the run stopped after {len(written)} of {out.replies} candidates: {written[-1].id} passed: " \
