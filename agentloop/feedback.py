@@ -125,8 +125,8 @@ class Cascade:
         if any(f.kind == "scan" and not f.passed for f in results):
             return False
         threshold = self.thresholds[stage] if stage < len(self.thresholds) else None
-        if threshold is None:
-            return all(f.passed for f in results)
+        if threshold is None:  # every real check so far passed (advisory entries, like traces, never count)
+            return all(f.passed for f in results if not f.advisory)
         return combined_score(results[first:]) >= threshold
 
 
@@ -169,7 +169,9 @@ async def run_checks(code: str, task: Task, sandbox: Sandbox, specs: list | None
         details = {**fb.details, "isolation": fb.details.get("isolation") or sandbox.describe(task.language == "python")}
         results.append(Feedback(kind=spec.kind, passed=fb.passed, score=min(1.0, max(0.0, fb.score)),
                                 summary=trim(fb.summary), details=details,
-                                duration_s=round(time.monotonic() - started, 4), weight=spec.weight))
+                                duration_s=round(time.monotonic() - started, 4),
+                                # an advisory entry (the trace kind's) is information: weight 0, never counted
+                                weight=0.0 if fb.advisory else spec.weight, advisory=fb.advisory))
         if cascade and position in ends:  # the end of a cascade stage: does the next one run?
             cleared, first = cascade.clears(ends[position], results, first), len(results)
         await asyncio.sleep(0)

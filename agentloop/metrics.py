@@ -47,8 +47,9 @@ def incorporation(graph: TurnGraph, turn: Turn) -> dict[str, Any] | None:
     parent = next((graph[p] for p in turn.parents if graph[p].produces_candidate), None)
     if parent is None or not turn.produces_candidate:
         return None
-    before = {f.kind: f.passed for f in parent.feedback}
-    after = {f.kind: f.passed for f in turn.feedback}
+    # advisory entries (model-written tests, traces) are information, not checks: nothing they say is fixed or broken
+    before = {f.kind: f.passed for f in parent.feedback if not f.advisory}
+    after = {f.kind: f.passed for f in turn.feedback if not f.advisory}
     named = named_lines(parent)
     touched = None
     if named and parent.candidate is not None and turn.candidate is not None:

@@ -123,6 +123,8 @@ def _report(out: PytestOutcome, msg: dict, seen: set, failed: set) -> None:
                    "traceback": trim(str(msg.get("text", "")), 1500)}
         if examples := _examples(msg.get("examples")):
             failure["examples"] = examples
+        if calls := _calls(msg.get("calls")):
+            failure["calls"] = calls
         if isinstance(msg.get("frames"), list):
             failure["frames"] = [{"file": str(f.get("file"))[:200], "line": f["line"]} for f in msg["frames"][:20]
                                  if isinstance(f, dict) and type(f.get("line")) is int]
@@ -136,6 +138,18 @@ def _examples(raw: object) -> list[dict]:
     return [{"call": trim(str(e.get("call", "")), 500),
              "arguments": e["arguments"] if isinstance(e.get("arguments"), dict) else {}}
             for e in raw[:5] if isinstance(e, dict)]
+
+
+def _calls(raw: object) -> list[dict]:
+    """The test's latest calls into the solution as the boundary recorded them: bounded plain data, else nothing.
+
+    They are only replayed by the ``trace`` kind (decoded as plain data in the sandbox), never judged.
+    """
+    if not isinstance(raw, list):
+        return []
+    return [{"function": c["function"], "args": c.get("args"), "kwargs": c.get("kwargs")} for c in raw[-3:]
+            if isinstance(c, dict) and isinstance(c.get("function"), str) and c["function"].isidentifier()
+            and len(json.dumps(c)) <= 4000]
 
 
 def why_not_passed(outcome: PytestOutcome, result: ExecResult, expected: set[str] | None) -> list[str]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import builtins
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -36,6 +37,7 @@ from .plain import NotPlain, decode, encode
 from .solution_server import recv, send
 
 _CHANNEL_FDS = (3, 4)  # agentloop.sandbox.pytest_channel's report pipe and key
+CALLS_KEPT, CALL_CHARS = 3, 4000  # the latest calls of a test kept as data (for the `trace` kind), and their size
 PLAIN_TYPES = "None, bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset"
 SOLUTION_LINES = "agentloop_solution_lines"  # an exception's solution.py line numbers, for pytest_channel
 
@@ -97,6 +99,9 @@ class SolutionModule(types.ModuleType):
         super().__init__("solution", "the candidate, running in its own process (agentloop.sandbox.boundary)")
         self.__dict__["_conn"] = conn
         self.__dict__["_exceptions"] = {}
+        # the latest calls into the solution, as the plain data sent: the report channel clears this list
+        # before each test and sends it with a failure, so the `trace` kind can replay a failing test's call
+        self.__dict__["_calls"] = []
 
     def __getattr__(self, name: str) -> Any:
         __tracebackhide__ = True
@@ -149,6 +154,7 @@ class SolutionModule(types.ModuleType):
             raise NotPlainData(f"an argument of solution.{name}() cannot cross into the solution's process: {exc} "
                                f"(only plain data does; a task that passes objects sets sandbox.results: objects)") \
                 from None
+        self._remember(name, sent_args, sent_kwargs)
         reply = self._ask({"op": "call", "name": name, "args": sent_args, "kwargs": sent_kwargs})
         if reply.get("missing"):
             raise AttributeError(f"module 'solution' has no attribute '{name}' any more")
@@ -162,6 +168,14 @@ class SolutionModule(types.ModuleType):
         if "value" not in reply:
             raise SolutionProcessError("the solution's process sent an unreadable reply")
         return _decoded(reply["value"], f"the return value of solution.{name}()")
+
+    def _remember(self, name: str, args: object, kwargs: object) -> None:
+        """Keep this call (plain data, bounded) among the latest ``CALLS_KEPT``; a larger one is left out."""
+        call = {"function": name, "args": args, "kwargs": kwargs}
+        if len(json.dumps(call)) <= CALL_CHARS:
+            calls = self.__dict__["_calls"]
+            calls.append(call)
+            del calls[:-CALLS_KEPT]
 
     def _rebuilt(self, name: str, info: dict) -> BaseException:
         names = [n for n in info.get("types", []) if type(n) is str] if type(info.get("types")) is list else []

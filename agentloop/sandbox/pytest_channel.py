@@ -16,6 +16,11 @@ Hypothesis tests: the shrunk failing example is taken from hypothesis's observab
 observation per test case, as data: its call representation and JSON arguments), never from the
 words hypothesis prints, which changed ("Falsifying example" became "Failing test case" in 6.159).
 It is information for the next prompt only; it never enters the verdict.
+
+Behind the solution boundary, a failing test's report also carries the latest calls the test made
+into the solution (function name and arguments, as the boundary's plain data), kept by the
+boundary's ``solution`` module: the ``trace`` kind replays the last one under a tracer. Like the
+examples, this is information for the agents only.
 """
 
 from __future__ import annotations
@@ -50,6 +55,10 @@ class _Reporter:
         self._runtest = Function.runtest  # as pytest defines it, before any candidate code ran
         self._examples: list[dict] = []  # minimal failing hypothesis test cases of the test running now
         self._solution_lines: list[int] = []  # solution.py lines of the current failure, from the boundary
+        # the boundary's record of calls into the solution (taken now, before any candidate code ran); None when
+        # the candidate runs in this process (sandbox.results: objects) and there is no boundary
+        calls = vars(sys.modules["solution"]).get("_calls") if "solution" in sys.modules else None
+        self._calls = calls if type(calls) is list else None
 
     def _intact(self, item) -> bool:
         return (type(item).runtest is self._runtest or not isinstance(item, self._function)) \
@@ -94,6 +103,8 @@ class _Reporter:
     def pytest_runtest_setup(self, item) -> None:  # pytest hook
         """A new test: forget the examples of the last one."""
         self._examples, self._solution_lines = [], []
+        if self._calls is not None:
+            self._calls.clear()
 
     def pytest_runtest_makereport(self, item, call) -> None:  # pytest hook (returns None: pytest makes the report)
         """Behind the solution boundary the candidate's frames are not in pytest's traceback; its lines come as data."""
@@ -117,6 +128,8 @@ class _Reporter:
             msg["frames"] = _frames(report.longrepr) + [{"file": "solution.py", "line": n} for n in self._solution_lines]
             if report.when == "call" and self._examples:
                 msg["examples"] = self._examples
+            if report.when == "call" and self._calls:
+                msg["calls"] = list(self._calls)
         self._emit(msg)
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:  # pytest hook
@@ -135,13 +148,21 @@ def _frames(longrepr) -> list[dict]:  # pytest's ExceptionChainRepr or a string
     return out
 
 
-def pytest_configure(config) -> None:  # pytest hook
-    """Take the key before collection imports the candidate; register the reporter."""
+def keyed_emitter():
+    """Read the channel's key from descriptor 4 (and close it): an emitter that sends each message with it.
+
+    Called before any candidate code runs in this process (here, and in ``trace_runner``).
+    """
     try:
         key = os.read(_KEY, 256).decode("ascii", "replace")
         os.close(_KEY)
     except OSError:
         key = ""
-    emit = _emitter(key)
+    return _emitter(key)
+
+
+def pytest_configure(config) -> None:  # pytest hook
+    """Take the key before collection imports the candidate; register the reporter."""
+    emit = keyed_emitter()
     config.pluginmanager.register(_Reporter(emit), "agentloop-channel-reporter")
     emit({"e": "start"})

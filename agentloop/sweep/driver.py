@@ -49,6 +49,8 @@ def _job(sweep: Sweep, suite_task: SuiteTask, config: Config, seed: int) -> Job:
     data = copy.deepcopy(suite_task.data)
     data["strategy"] = dict(config.strategy)
     data["budget"] = {**data.get("budget", {}), **config.budget}
+    if config.add_feedback:  # e.g. the trace kind on a suite's tasks; a task without feedback keeps its default compile
+        data["feedback"] = [*data.get("feedback", [{"kind": "compile"}]), *copy.deepcopy(config.add_feedback)]
     sampling = data.get("sampling", {})
     data["sampling"] = {role: {**sampling.get(role, {}), **values} for role, values in
                         {**{r: {} for r in sampling}, **config.sampling}.items()}

@@ -21,6 +21,7 @@ from ..models import normalize_uri
 from ..overrides import apply_overrides
 from ..task import (
     Budget,
+    FeedbackSpec,
     Sampling,
     _check_schema,
     _dotted,
@@ -51,6 +52,8 @@ class ConfigSpec(_Strict):
     models: dict[str, str] = Field(default_factory=dict)
     budget: dict[str, Any] = Field(default_factory=dict)
     sampling: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # feedback entries appended to every task's own (e.g. `[{kind: trace}]`), checked like a task file's
+    add_feedback: list[FeedbackSpec] = Field(default_factory=list, max_length=16)
     grid: dict[str, list[Any]] = Field(default_factory=dict)
 
     @field_validator("strategy")
@@ -114,6 +117,7 @@ class Config:
     models: dict[str, str]  # normalized URIs; may hold {task} and {seed} placeholders
     budget: dict[str, Any]
     sampling: dict[str, dict[str, Any]]
+    add_feedback: tuple[dict[str, Any], ...] = ()  # feedback entries appended to each task's
 
     @property
     def label(self) -> str:
@@ -216,7 +220,26 @@ def _resolve(raw: ConfigSpec, spec: SweepFile, index: int, doc: YamlDoc, base: P
         except ValueError as exc:
             raise TaskFileError(doc.path, _dotted(field), str(exc), doc.line_of(field)) from None
         models[role] = _normalize(uri, base, doc, field)
-    return Config(name=raw.name, strategy=strategy, models=models, budget=budget, sampling=sampling)
+    return Config(name=raw.name, strategy=strategy, models=models, budget=budget, sampling=sampling,
+                  add_feedback=_added_feedback(raw, doc, where))
+
+
+def _added_feedback(raw: ConfigSpec, doc: YamlDoc, where: tuple) -> tuple[dict[str, Any], ...]:
+    """The configuration's ``add_feedback`` entries, each kind found and its options checked as a task's are."""
+    from ..feedback import load_kind  # late: feedback kinds import the task module
+
+    out = []
+    for i, entry in enumerate(raw.add_feedback):
+        # model_construct (grid points) leaves entries as dicts
+        spec = entry if isinstance(entry, FeedbackSpec) else FeedbackSpec.model_validate(entry)
+        field = where + ("add_feedback", i)
+        try:
+            kind = load_kind(spec.kind, None)  # the packaged kinds and ./tools: a suite has no folder of its own
+        except LookupError as exc:
+            raise TaskFileError(doc.path, _dotted(field + ("kind",)), str(exc), doc.line_of(field)) from None
+        _check_schema(kind.Config, spec.options, doc, field)
+        out.append(spec.model_dump())
+    return tuple(out)
 
 
 def _normalize(uri: str, base: Path, doc: YamlDoc, field: tuple) -> str:
