@@ -36,7 +36,8 @@ from .pytest_channel import keyed_emitter
 SOLUTION = "solution.py"
 _SCALARS = (type(None), bool, float, complex)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-_BRACKETS = {list: "[]", tuple: "()", set: "{}", frozenset: "{}", dict: "{}"}
+_BRACKETS: dict[type, tuple[str, str]] = {list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}"), frozenset: ("{", "}"),
+                                         dict: ("{", "}")}
 
 
 def escape(text: str) -> str:
@@ -206,6 +207,8 @@ def _call(module: Any, call: dict) -> Any:
 
 def _import(path: str) -> Any:
     spec = importlib.util.spec_from_file_location("solution", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the candidate from {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules["solution"] = module
     spec.loader.exec_module(module)
