@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .feedback import Feedback
+from .checks import Feedback
 
 if TYPE_CHECKING:
+    from .checks import Cascade
     from .events import Event
-    from .feedback import Cascade
     from .graph import Turn, TurnGraph
     from .task import FeedbackSpec, Task
 

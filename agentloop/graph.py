@@ -12,8 +12,8 @@ from typing import Any, Sequence
 
 import networkx as nx
 
+from .checks import STOPPED, Feedback, all_passed
 from .confidence import Confidence
-from .feedback import STOPPED, Feedback, all_passed
 from .models.base import Usage
 
 

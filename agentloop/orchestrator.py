@@ -20,11 +20,11 @@ from dataclasses import replace
 from typing import Any
 
 from .budget import Budget, BudgetExhausted, Metered
+from .checks import Cascade, Feedback, combined_score, run_checks, stopped_early
+from .checks.hidden import hidden_verdict
 from .context import Adopter, RunContext
 from .errors import ModelError, RunError
 from .events import End, Event, EventSink, Replayed, RunWarning, Start, TurnDone, build
-from .feedback import Cascade, Feedback, combined_score, run_checks, stopped_early
-from .hidden import hidden_verdict
 from .graph import Turn, TurnGraph
 from .models import ModelPool, Request
 from .parsing import extract_code

@@ -16,7 +16,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
-from .feedback import Feedback, trim
+from .checks import Feedback, trim
 from .sandbox import ExecResult, Workspace, python_argv
 
 TEST_FILE = "test_task.py"

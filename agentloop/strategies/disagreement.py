@@ -39,8 +39,8 @@ from . import TaskMismatch
 from .selection import tied
 
 if TYPE_CHECKING:
+    from ..checks import Feedback
     from ..context import RunContext
-    from ..feedback import Feedback
     from ..graph import Turn
     from ..task import Task
 

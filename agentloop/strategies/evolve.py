@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..budget import BudgetExhausted
-from ..feedback import Cascade
+from ..checks import Cascade
 from ..parsing import extract_code
 from . import TaskMismatch
 from .evolve_db import Novelty, ProgramDatabase, apply_edits, cell_of
 
 if TYPE_CHECKING:
+    from ..checks import Feedback
     from ..context import Adopter, RunContext
-    from ..feedback import Feedback
     from ..graph import Turn
     from ..task import Task
 
