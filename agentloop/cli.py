@@ -7,10 +7,9 @@ failure (one line; the run stays resumable).
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -30,7 +29,7 @@ RUN_STATUSES = tuple(RunStatus)
 StoreOpt = typer.Option(None, "--store", help="SQLite store (default $AGENTLOOP_STORE or .agentloop/agentloop.db).")
 
 
-def _fail(code: int, message: str) -> None:
+def _fail(code: int, message: str) -> NoReturn:
     typer.echo(f"agentloop: {' '.join(message.split())}", err=True)  # one line, always
     raise typer.Exit(code)
 
@@ -128,9 +127,12 @@ def report_cmd(run_id: str | None = typer.Argument(None, metavar="RUN_ID"),
     from .report import write_report  # jinja2 and the page's assets load only for this command
     from .report.sweep_page import write_sweep_report
 
-    if (run_id is None) == (sweep is None):
+    if sweep is not None and run_id is None:
+        path = _guard(lambda: write_sweep_report(sweep, out))
+    elif run_id is not None and sweep is None:
+        path = _guard(lambda: write_report(run_id, out, store=store))
+    else:
         _fail(2, "report: give either RUN_ID or --sweep DIR")
-    path = _guard(lambda: write_sweep_report(sweep, out) if sweep is not None else write_report(run_id, out, store=store))
     typer.echo(f"wrote {path}", err=True)
 
 
@@ -177,4 +179,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

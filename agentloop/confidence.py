@@ -160,7 +160,8 @@ class Tracker:
         self.confidences: list[float] = []
         self.certainties: list[float] = []
         # DeepConf's online stop: ``stopped`` is set at the first token whose window mean is below it
-        self.stop_below, self.stopped = stop_below, None
+        self.stop_below = stop_below
+        self.stopped: EarlyStop | None = None
 
     def add(self, logits: Any, token: int) -> None:
         """Record the step whose distribution is ``logits`` (raw, one row) and whose sampled token is ``token``."""

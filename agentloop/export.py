@@ -74,7 +74,7 @@ def _origin(record: RunRecord, turn: Turn) -> Line:
 def sft_lines(record: RunRecord, graph: TurnGraph, min_score: float) -> Iterator[Line]:
     """One conversation per verified candidate: its prompt, then the solution as the reply."""
     for turn in graph.candidates():
-        if verified(record, turn) and (turn.score or 0.0) >= min_score and turn.messages:
+        if verified(record, turn) and turn.candidate is not None and (turn.score or 0.0) >= min_score and turn.messages:
             reply = {"role": "assistant", "content": answer(record, turn.candidate)}
             yield {"messages": [*_messages(turn), reply], "score": turn.score, "task": record.task_name,
                    **_origin(record, turn)}
@@ -113,7 +113,7 @@ def shared_prompt(a: list[dict[str, str]], b: list[dict[str, str]]) -> list[dict
 def dpo_lines(record: RunRecord, graph: TurnGraph, min_score: float) -> Iterator[Line]:
     """Pairs of a verified candidate and a failing rival judged by the same checks."""
     for chosen in graph.candidates():
-        if not verified(record, chosen) or (chosen.score or 0.0) < min_score:
+        if not verified(record, chosen) or chosen.candidate is None or (chosen.score or 0.0) < min_score:
             continue
         for rejected in rivals(graph, chosen):
             if rejected.passed or rejected.candidate is None or checks(rejected) != checks(chosen):
@@ -157,7 +157,7 @@ _BUILDERS = {"sft": sft_lines, "dpo": dpo_lines, "critique": critique_lines}
 _ORIGIN_KEYS = {"run_id", "turn", "rejected_turn", "candidate_turn", "critique_turn"}
 
 
-def export_lines(fmt: str, runs: list[tuple[dict[str, Any], TurnGraph]], min_score: float = 0.0) -> list[Line]:
+def export_lines(fmt: str, runs: list[tuple[RunRecord, TurnGraph]], min_score: float = 0.0) -> list[Line]:
     """Every line of ``fmt`` from ``runs``, identical examples once (the first one found)."""
     seen, out = set(), []
     for record, graph in runs:

@@ -7,8 +7,9 @@ order they finished, which is also the order a resumed run replays them.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import networkx as nx
 
@@ -86,7 +87,7 @@ class TurnGraph:
     """Finished turns and their derivation edges."""
 
     def __init__(self) -> None:
-        self._g = nx.DiGraph()
+        self._g: nx.DiGraph[str] = nx.DiGraph()  # turn ids; each node's "turn" attribute is its Turn
         # kept up to date by `add` so that the per-turn questions (turns in order, tokens so far)
         # cost O(1) instead of a sort and a sum over the whole graph on every turn (P1)
         self._ordered: list[Turn] = []

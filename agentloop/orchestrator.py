@@ -27,23 +27,23 @@ from .errors import ModelError, RunError
 from .events import End, Event, EventSink, Replayed, RunWarning, Start, TurnDone, build
 from .graph import Turn, TurnGraph
 from .models import ModelPool, Request
+from .models.base import Completion, count_prompt_tokens
 from .parsing import extract_code
 from .prompting import PromptRenderer, prompt_hash
 from .replay import Replay
 from .result import RunResult
-from .models.base import Completion, count_prompt_tokens
 from .roles import ROLE_SPECS, context_for, conversation, task_view
 from .runlock import RunLock
+from .sandbox import Sandbox
 from .siblings import Siblings
 from .signals import Interrupted, SignalStop
 from .status import RunStatus
-from .structured import Structured, complete_structured
-from .validators import validate
-from .sandbox import Sandbox
 from .store import Store
 from .strategies import get_strategy
+from .structured import Structured, complete_structured
 from .task import FeedbackSpec, Task
 from .telemetry import traced_run, traced_turn
+from .validators import validate
 
 MODEL_CALL_LIMIT_S = 300.0  # no single model call may run longer, whatever the budget says
 
@@ -100,14 +100,14 @@ class Run(RunContext):
             raise BudgetExhausted(reason)
         uri = model or self.models.get(role, self.models["default"])
         messages = conversation(parents, self._renderer.render(template or role, {**context_for(self.task, parents), **(context or {})}))
-        model = self._pool.get(uri)
+        backend = self._pool.get(uri)
         # counted and reserved before the first await: concurrent turns see each other's reservations
-        request, held = self.budget.meter.hold(replace(self._request(role, self._next_seq, temperature), stop_below=stop_below),
-                                         count_prompt_tokens(model, messages))
+        request, reserved = self.budget.meter.hold(replace(self._request(role, self._next_seq, temperature), stop_below=stop_below),
+                                                   count_prompt_tokens(backend, messages))
         seq, self._next_seq = self._next_seq, self._next_seq + 1
-        held = [held]  # tokens this turn holds until it is committed (its calls' usage is counted then)
+        held = [reserved]  # tokens this turn holds until it is committed (its calls' usage is counted then)
         try:
-            return await self._complete_turn(role, seq, parents, uri, model, messages, request, held,
+            return await self._complete_turn(role, seq, parents, uri, backend, messages, request, held,
                                              reject_repeats=reject_repeats, advisory_tests=advisory_tests, adopt=adopt,
                                              cascade=cascade)
         finally:
@@ -124,12 +124,15 @@ class Run(RunContext):
                 raise BudgetExhausted("budget:max_seconds") from None  # the call's deadline was the budget's
             raise
         held[0] = self.budget.meter.settle(held[0], completion.usage.total)  # what it spent, held until committed
-        candidate, feedback, score, side = None, (), None, []
+        candidate: str | None = None
+        feedback: tuple[Feedback, ...] = ()
+        score: float | None = None
+        side: list[Completion] = []  # the judge's calls
         if ROLE_SPECS[role].produces_candidate:
             candidate, repeat = adopt(completion.text) if adopt else (
                 extract_code(completion.text, self.task.language, self.task.entry_point)
                 if self.task.output == "code" else completion.text.strip() or None, None)
-            repeat = repeat or stopped_early(completion.stopped) or (reject_repeats and self._failed_before(candidate))
+            repeat = repeat or stopped_early(completion.stopped) or (self._failed_before(candidate) if reject_repeats else None)
             feedback = (repeat,) if repeat else tuple(await self._check(candidate, seq, side, held, cascade))
             if advisory_tests and candidate and not repeat:
                 feedback += (await self._advisory(candidate, advisory_tests),)
@@ -205,7 +208,7 @@ class Run(RunContext):
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(self.maybe_turn(role, parents=parents or [], temperature=temperature))
                      for _ in range(count)]
-        return [t.result() for t in tasks if t.result() is not None]
+        return [turn for t in tasks if (turn := t.result()) is not None]
 
     def _judge_uri(self) -> str:
         """Feedback kinds that consult a model (judge) use the judge's model, else the critic's."""
@@ -243,8 +246,8 @@ class Run(RunContext):
             uri = self._judge_uri()
             messages = self._renderer.render(template, {"task": task_view(self.task), **variables})
             try:
-                out = await complete_structured(Metered(self.budget.meter, self._pool.get(uri), held, self._pool.calls), messages,
-                                                self._request("judge", seq), schema)
+                metered = Metered(self.budget.meter, self._pool.get(uri), held, self._pool.calls)
+                out: Structured[Any] = await complete_structured(metered, messages, self._request("judge", seq), schema)
             except BudgetExhausted:
                 return Structured(None, (), "the token budget is spent: the judge was not asked", tuple(messages))
             except ModelError as exc:
@@ -274,7 +277,7 @@ async def execute(task: Task, *, store: Store, models: dict[str, str], seed: int
     The first of ``stop_signals`` (the CLI passes SIGINT and SIGTERM) cancels the run: in-flight
     model calls and checks are cancelled and the run is recorded as ``interrupted``, resumable.
     """
-    options = {"models": models, "seed": seed, "on_event": on_event, "pool": pool, "validators": validators,
+    options: dict[str, Any] = {"models": models, "seed": seed, "on_event": on_event, "pool": pool, "validators": validators,
                "stop_signals": stop_signals}
     if run_id is not None:
         return await _execute(task, store, run_id, resumed=True, **options)
@@ -351,10 +354,12 @@ async def _drive(run: Run) -> str:
             return "budget:max_seconds"
         raise RunError("an internal wait timed out") from None
     except BaseExceptionGroup as group:  # concurrent branches: the budget, or the first real failure
-        budget, rest = group.split(BudgetExhausted)
+        spent, rest = group.split(BudgetExhausted)
         if rest is not None:
             raise _first_leaf(rest) from None
-        return _first_leaf(budget).reason
+        leaf = _first_leaf(spent or group)
+        assert isinstance(leaf, BudgetExhausted)  # split() left only BudgetExhausted leaves
+        return leaf.reason
 
 
 def _first_leaf(group: BaseException) -> BaseException:

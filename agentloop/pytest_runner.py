@@ -15,6 +15,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from .checks import Feedback, trim
 from .sandbox import ExecResult, Workspace, python_argv
@@ -117,7 +118,7 @@ def _report(out: PytestOutcome, msg: dict, seen: set, failed: set) -> None:
         out.skipped += 1
     elif outcome == "failed" and test not in failed:
         failed.add(test)
-        failure = {"test": _base_name(test), "kind": "failure" if when == "call" else "error",
+        failure: dict[str, Any] = {"test": _base_name(test), "kind": "failure" if when == "call" else "error",
                    "message": trim(str(msg.get("message", "")), 500),
                    "traceback": trim(str(msg.get("text", "")), 1500)}
         if examples := _examples(msg.get("examples")):

@@ -63,7 +63,7 @@ class RunLock:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._fd is None:
+        if self._fd is None or self.path is None:  # no lock taken (an in-memory store has no path)
             return
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)  # while still locked: nobody can lock this file and keep it afterwards

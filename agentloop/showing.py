@@ -74,8 +74,8 @@ def format_turn(turn: Turn) -> list[str]:
 
 def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None, graph: TurnGraph | None = None) -> str:
     """A human summary of a run and its graph of turns."""
-    graph = graph if graph is not None else result.graph
     if result is not None:
+        graph = graph if graph is not None else result.graph
         score = "n/a (no candidate)" if result.score is None else result.score  # never a bare None
         head = (f"run {result.run_id}  {result.task}  {result.status.upper()}  score {score}  "
                 f"{result.turns} turns  tokens {result.tokens.prompt_tokens}+{result.tokens.completion_tokens}  "
@@ -84,6 +84,8 @@ def format_run(result: RunResult | None, *, record: dict[str, Any] | None = None
             head += f"  hidden tests: {'passed' if result.hidden_tests['passed'] else 'FAILED'}"
         head += _objective(result, graph)
     else:
+        if record is None or graph is None:
+            raise ValueError("format_run: a run without its result needs its record and graph")
         head = f"run {record['id']}  {record['task_name']}  {record['status'].upper()}"
         if record.get("error"):
             head += f"  error: {safe_text(record['error'])}"
@@ -101,7 +103,7 @@ def _objective(result: RunResult, graph: TurnGraph) -> str:
     best = next((t for t in reversed(graph.turns()) if t.produces_candidate and (t.candidate, t.score) ==
                  (result.solution, result.score)), None)
     values = [f.details["objective"] for f in (best.feedback if best else ()) if "objective" in f.details]
-    return f"  objective {values[0]:g} ({best.id})" if values else ""
+    return f"  objective {values[0]:g} ({best.id})" if values and best is not None else ""
 
 
 def isolation_levels(graph: TurnGraph) -> list[str]:

@@ -12,7 +12,8 @@ Rows without a base (every row a store wrote before schema version 3) hold their
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .graph import Turn
 

@@ -35,14 +35,14 @@ class _StrictLoader(yaml.SafeLoader):
         self._path = path
         self._depth = 0
 
-    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+    def compose_node(self, parent, index):  # PyYAML's signature
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             line = event.start_mark.line + 1
             raise TaskFileError(self._path, "", "YAML anchors and aliases are not allowed", line)
         tag = getattr(event, "tag", None)
-        if tag not in ALLOWED_TAGS:
-            shown = "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
+        if tag not in ALLOWED_TAGS:  # so not None
+            shown = "!!" + str(tag).removeprefix(_CORE) if str(tag).startswith(_CORE) else str(tag)
             raise TaskFileError(self._path, "", f"YAML tag '{shown[:80]}' is not allowed (plain data only)",
                                 event.start_mark.line + 1)
         self._depth += 1

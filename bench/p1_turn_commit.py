@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import p1_runtime_cpu  # noqa: E402  (the run whose turns are committed)
+import p1_runtime_cpu  # the run whose turns are committed
 
-import agentloop  # noqa: E402
-from agentloop import Store  # noqa: E402
+import agentloop
+from agentloop import Store
 
 
 class _Forgetful:

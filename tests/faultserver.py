@@ -129,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:  # `format` shadows the builtin: it is the base class's parameter name
         pass  # keep test output clean
 
     def do_GET(self) -> None:

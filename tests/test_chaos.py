@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from procs import CliFactory, alive, describe, descendants, kill_all, sandboxed, zygote_of
+from procs import CliFactory, alive, descendants, describe, kill_all, sandboxed, zygote_of
 
 WALL_LIMIT_S = 5  # each task's sandbox.timeout_s
 NAMES = ["double", "triple", "inc", "neg", "square", "half", "dec", "cube", "twice_plus", "ident"]

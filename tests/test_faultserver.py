@@ -11,9 +11,7 @@ import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
-
-from faultserver import (BadJson, ContextLength, Drip, FaultServer, Ok, Oversized, Reset, Silence, Status,
-                         Truncated)
+from faultserver import BadJson, ContextLength, Drip, FaultServer, Ok, Oversized, Reset, Silence, Status, Truncated
 
 REQUEST = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 

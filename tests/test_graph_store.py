@@ -6,7 +6,8 @@ import json
 import sqlite3
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agentloop import Feedback, Store, Turn, TurnGraph
 from agentloop.models.base import Usage

@@ -34,7 +34,7 @@ def broken(problem: dict) -> str:
             f"def {entry}(*args, **kwargs):\n    return ('wrong', _real_{entry}(*args, **kwargs))\n")
 
 
-async def score(problems: list[dict], code_of) -> list[tuple[str, Feedback]]:  # noqa: ANN001
+async def score(problems: list[dict], code_of) -> list[tuple[str, Feedback]]:
     """The hidden-test feedback of each problem's candidate, ``WORKERS`` checks at a time."""
     sandbox, gate = Sandbox(), asyncio.Semaphore(WORKERS)
 

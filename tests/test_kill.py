@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import cli_json, run_cli
-from procs import PROGRESS, CliFactory, alive, describe, descendants, kill_all, sandboxed, stored
+from procs import PROGRESS, CliFactory, alive, descendants, describe, kill_all, sandboxed, stored
 
 # SANDBOX-CLEANUP. The sandbox's zygote kills its programs when the CLI dies. A process once survived
 # in 2 of about 390 kills: a zygote still importing pytest when the CLI died only noticed afterwards;

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import yaml
-from helpers import GOOD_FIZZ, REPO, BAD_FIZZ, assert_bad_input, cli_json, run_cli
+from helpers import BAD_FIZZ, GOOD_FIZZ, REPO, assert_bad_input, cli_json, run_cli
 
 # a strategy with a point: two samples at once, the better one submitted (an entry-point plugin below)
 TWICE = textwrap.dedent('''\

@@ -37,7 +37,7 @@ async def run_py(sandbox: Sandbox, code: str, **kw):
         return await ws.run(python_argv("prog.py"), **kw)
 
 
-def eventually(predicate, timeout_s: float = SETTLE_S) -> bool:  # noqa: ANN001
+def eventually(predicate, timeout_s: float = SETTLE_S) -> bool:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         if predicate():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from helpers import BAD_FIZZ, GOOD_FIZZ, assert_bad_input, cli_json, run_cli
 
 
@@ -60,8 +59,9 @@ def test_latest_in_an_empty_store_and_a_bad_status_are_bad_input(make_task, tmp_
 
 def test_a_scripted_model_built_in_memory_runs_a_task(tmp_path):
     """Library users script a model in Python, per role, without writing a file."""
-    import agentloop
     from helpers import FIZZ_TESTS
+
+    import agentloop
     task = agentloop.Task.from_dict({"name": "fizzbuzz", "prompt": "Write fizzbuzz(n).", "entry_point": "fizzbuzz",
                                      "feedback": [{"kind": "tests", "code": FIZZ_TESTS}],
                                      "strategy": {"name": "refine", "max_turns": 2}})

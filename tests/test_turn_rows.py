@@ -10,7 +10,8 @@ import sqlite3
 from pathlib import Path
 
 from helpers import BAD_FIZZ, GOOD_FIZZ, cli_json, run_cli
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import agentloop
 from agentloop import Store, Task

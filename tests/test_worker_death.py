@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 from helpers import cli_json, run_cli
-from procs import CliFactory, alive, describe, descendants, zygote_of
+from procs import CliFactory, alive, descendants, describe, zygote_of
 
 # the check's test sleeps, so the worker can be killed while the check is in flight
 SLOW_OK = "```python\nimport time\n\ndef double(x):\n    time.sleep(1.5)\n    return 2 * x\n```"

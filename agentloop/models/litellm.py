@@ -57,7 +57,8 @@ class Pacer:
     """Spaces calls so that no more than ``rpm`` start in any ``window_s`` (60 s) window."""
 
     def __init__(self, rpm: int | None, window_s: float = 60.0) -> None:
-        self.rpm, self.window_s, self.starts = rpm, window_s, collections.deque()
+        self.rpm, self.window_s = rpm, window_s
+        self.starts: collections.deque[float] = collections.deque()
 
     async def wait(self) -> None:
         """Return when one more call may start."""
@@ -133,7 +134,7 @@ class LiteLLMModel:
             return kind == "retryable"
 
         def wait(state: RetryCallState) -> float:
-            return backoff_s(state.attempt_number, state.outcome.exception())
+            return backoff_s(state.attempt_number, state.outcome.exception() if state.outcome is not None else None)
 
         retrying = AsyncRetrying(stop=stop_after_attempt(self.attempts) | stop_after_delay(self.retry_s),
                                  wait=wait, retry=retry_if_exception(retryable), reraise=True)

@@ -37,7 +37,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from ..confidence import Tracker
 from ..errors import ModelError, ModelURIError
@@ -48,6 +48,15 @@ DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _INT_PARAMS = {"n_ctx": (256, 1 << 20), "n_gpu_layers": (-1, 10_000), "n_threads": (1, 1024),
                "prefix_cache": (0, 1), "cache_mb": (0, 1 << 20), "batch": (0, 1), "instance": (0, 1 << 16),
                "confidence": (0, 1)}
+
+
+class _Settings(TypedDict):
+    """The keyword arguments the model is loaded with (``llama_cpp.Llama``'s)."""
+
+    n_ctx: int
+    n_gpu_layers: int
+    n_threads: int
+    n_threads_batch: int
 
 
 def default_model_path() -> Path:
@@ -95,7 +104,7 @@ class LlamaCppModel:
         threads = n_threads or min(os.cpu_count() or 2, 8)
         # prompt evaluation too: llama-cpp-python would give it every core, and on a shared machine its
         # threads wait for each other (360 prompt tokens: 28 s with 1 thread, 50 s with 2, load 8)
-        self._settings = {"n_ctx": n_ctx, "n_gpu_layers": n_gpu_layers, "n_threads": threads,
+        self._settings: _Settings = {"n_ctx": n_ctx, "n_gpu_layers": n_gpu_layers, "n_threads": threads,
                           "n_threads_batch": threads}
         self._prefix_cache, self._cache_mb = bool(prefix_cache), cache_mb
         self._llama: Any = None

@@ -202,7 +202,11 @@ def submit(model: Any, messages: list[dict[str, str]], requests: list[Request]) 
     jobs: list[Job] = []
     for request in requests:
         future, stop = loop.create_future(), threading.Event()
-        future.add_done_callback(lambda f, stop=stop: stop.set() if f.cancelled() else None)
+
+        def cancelled(f: asyncio.Future, stop: threading.Event = stop) -> None:
+            if f.cancelled():
+                stop.set()
+        future.add_done_callback(cancelled)
 
         def done(outcome: dict | BaseException, future: asyncio.Future = future, request: Request = request) -> None:
             loop.call_soon_threadsafe(_deliver, model.uri, future, request, outcome, started)

@@ -68,7 +68,7 @@ def is_connection_failure(exc: BaseException) -> bool:
     return _caused_by(exc, (errors.APIConnectionError, errors.Timeout, httpx.TransportError, ConnectionError, TimeoutError))
 
 
-def retry_after_s(exc: BaseException) -> float | None:
+def retry_after_s(exc: BaseException | None) -> float | None:
     """Seconds from a ``Retry-After`` header (seconds or HTTP date) on the error's response."""
     headers: Any = getattr(getattr(exc, "response", None), "headers", None) or getattr(exc, "litellm_response_headers", None)
     if not headers:
@@ -94,7 +94,7 @@ def classify(exc: BaseException) -> str:
     return "fatal"
 
 
-def backoff_s(attempt: int, exc: BaseException, *, base: float = 0.5, cap: float = 8.0) -> float:
+def backoff_s(attempt: int, exc: BaseException | None, *, base: float = 0.5, cap: float = 8.0) -> float:
     """Wait before the next attempt: the server's ``Retry-After`` if given, else exponential with jitter."""
     hinted = retry_after_s(exc)
     if hinted is not None:

@@ -166,7 +166,7 @@ class ScriptedModel:
         reply = queue[index]
         text = reply if isinstance(reply, str) else reply["text"]
         stopped = _early_stop(reply, request.stop_below)
-        if stopped is not None:  # cut where the generation would have ended (module docstring)
+        if stopped is not None and isinstance(reply, dict):  # cut where the generation would have ended (module docstring)
             text = text[:round(len(text) * stopped.token / len(reply["logprobs"]))]
         usage = Usage(prompt_tokens=sum(approx_tokens(m["content"]) for m in messages),
                       completion_tokens=min(approx_tokens(text), request.max_tokens))

@@ -57,7 +57,7 @@ class Layout:
 
 def depths(graph: TurnGraph) -> dict[str, int]:
     """Longest-path depth of every turn from a root (a turn without parents)."""
-    dag = nx.DiGraph()
+    dag: nx.DiGraph[str] = nx.DiGraph()
     for turn in graph.turns():
         dag.add_node(turn.id)
         dag.add_edges_from((p, turn.id) for p in turn.parents)

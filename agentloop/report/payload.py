@@ -64,7 +64,7 @@ def parent_candidate(graph: TurnGraph, turn: Turn) -> Turn | None:
 def candidate_diff(graph: TurnGraph, turn: Turn) -> dict[str, Any] | None:
     """Unified diff of ``turn``'s candidate against its parent candidate, as lines; None if either is missing."""
     parent = parent_candidate(graph, turn) if turn.candidate is not None else None
-    if parent is None:
+    if parent is None or parent.candidate is None or turn.candidate is None:
         return None
     lines = difflib.unified_diff(parent.candidate.splitlines(), turn.candidate.splitlines(),
                                  fromfile=f"{parent.id} ({parent.role})", tofile=f"{turn.id} ({turn.role})",

@@ -6,8 +6,8 @@ a pids cgroup, an allowlisted environment, a wall deadline and output caps enfor
 outside, and the whole tree killed afterwards. Layer B (``bwrap``): the same inside bubblewrap.
 """
 
-from .box import ISOLATION_LEVELS, Sandbox
 from ..errors import SandboxError
+from .box import ISOLATION_LEVELS, Sandbox
 from .common import OUTPUT_LIMIT, ExecResult, base_environment, python_argv
 from .workspace import Workspace
 

@@ -37,6 +37,7 @@ from .solution_server import recv, send
 
 _CHANNEL_FDS = (3, 4)  # agentloop.sandbox.pytest_channel's report pipe and key
 PLAIN_TYPES = "None, bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset"
+SOLUTION_LINES = "agentloop_solution_lines"  # an exception's solution.py line numbers, for pytest_channel
 
 
 class NotPlainData(TypeError):
@@ -60,7 +61,7 @@ class _Connection:
         self.dead: str | None = None
 
     def request(self, message: dict) -> dict:
-        __tracebackhide__ = True  # noqa: F841
+        __tracebackhide__ = True
         with self.lock:
             if self.dead is None:
                 try:
@@ -97,8 +98,8 @@ class SolutionModule(types.ModuleType):
         self.__dict__["_conn"] = conn
         self.__dict__["_exceptions"] = {}
 
-    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
-        __tracebackhide__ = True  # noqa: F841
+    def __getattr__(self, name: str) -> Any:
+        __tracebackhide__ = True
         if name.startswith("__") and name != "__all__":
             raise AttributeError(name)
         if name == "__all__":
@@ -114,7 +115,7 @@ class SolutionModule(types.ModuleType):
         elif kind == "value":
             value = _decoded(reply.get("value"), f"solution.{name}")
         else:
-            what = {"class": "a class", "module": "a module"}.get(kind) or str(reply.get("what", "an object"))[:300]
+            what = {"class": "a class", "module": "a module"}.get(str(kind)) or str(reply.get("what", "an object"))[:300]
             raise NotPlainData(f"solution.{name} is {what}: only functions and plain data ({PLAIN_TYPES}) "
                                "reach the tests (a task whose functions return their own types sets "
                                "sandbox.results: objects)")
@@ -125,7 +126,7 @@ class SolutionModule(types.ModuleType):
         return sorted(set(self._ask({"op": "names"})["value"]) | set(super().__dir__()))
 
     def _ask(self, message: dict) -> dict:
-        __tracebackhide__ = True  # noqa: F841
+        __tracebackhide__ = True
         reply = self._conn.request(message)
         if "import_error" in reply:
             failed = reply["import_error"] if type(reply["import_error"]) is dict else {}
@@ -140,8 +141,8 @@ class SolutionModule(types.ModuleType):
         self._exceptions[name] = cls
         return cls
 
-    def _call(self, name: str, args: tuple, kwargs: dict) -> Any:  # noqa: ANN401
-        __tracebackhide__ = True  # noqa: F841
+    def _call(self, name: str, args: tuple, kwargs: dict) -> Any:
+        __tracebackhide__ = True
         try:
             sent_args, sent_kwargs = encode(args, paths=True), encode(kwargs, paths=True)
         except NotPlain as exc:
@@ -182,13 +183,13 @@ class SolutionModule(types.ModuleType):
         exc.add_note(note)
         lines = info.get("lines")
         # read by the report channel (pytest_channel) as the failure's solution.py frames
-        exc.agentloop_solution_lines = [n for n in lines[:20] if type(n) is int] if type(lines) is list else []
+        setattr(exc, SOLUTION_LINES, [n for n in lines[:20] if type(n) is int] if type(lines) is list else [])
         return exc
 
 
-def _stub(module: SolutionModule, name: str):  # noqa: ANN202
-    def call(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
-        __tracebackhide__ = True  # noqa: F841 - pytest shows the test's line and the candidate's frames, not ours
+def _stub(module: SolutionModule, name: str):
+    def call(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # pytest shows the test's line and the candidate's frames, not ours
         return module._call(name, args, kwargs)
     call.__name__ = call.__qualname__ = name
     call.__module__ = "solution"
@@ -200,7 +201,7 @@ def _construct(cls: type, args: tuple, message: str) -> BaseException:
     for attempt in (lambda: cls(*args), lambda: cls(message), lambda: ValueError(message)):
         try:
             return attempt()
-        except Exception:  # noqa: BLE001, S112 - try the next form
+        except Exception:  # noqa: BLE001 - try the next form
             continue
     return RuntimeError(message)
 
@@ -214,7 +215,7 @@ def _builtin_exception(names: list, *, skip_first: bool = False) -> type:
     return Exception
 
 
-def _decoded(data: object, where: str) -> Any:  # noqa: ANN401
+def _decoded(data: object, where: str) -> Any:
     try:
         return decode(data)
     except (ValueError, TypeError, RecursionError) as exc:
@@ -244,7 +245,7 @@ def _write_back_all(args: tuple, kwargs: dict, after: object) -> None:
 def _write_back(old: object, new: object) -> None:
     if type(old) is not type(new):
         return
-    if type(old) is list:
+    if type(old) is list and type(new) is list:
         if len(old) == len(new):
             for i, (o, n) in enumerate(zip(old, new)):
                 if type(o) in (list, dict, set) and type(o) is type(n):
@@ -253,7 +254,7 @@ def _write_back(old: object, new: object) -> None:
                     old[i] = n
         else:
             old[:] = new
-    elif type(old) is dict:
+    elif type(old) is dict and type(new) is dict:
         for key in [k for k in old if k not in new]:
             del old[key]
         for key, n in new.items():
@@ -261,7 +262,7 @@ def _write_back(old: object, new: object) -> None:
                 _write_back(old[key], n)
             else:
                 old[key] = n
-    elif type(old) is set:
+    elif type(old) is set and type(new) is set:
         old.clear()
         old.update(new)
 
@@ -272,7 +273,7 @@ class _Scrub:
     The candidate can write files there; this process must never import one of them.
     """
 
-    def pytest_configure(self, config) -> None:  # noqa: ANN001 - pytest hook
+    def pytest_configure(self, config) -> None:  # pytest hook
         """Drop the work folder from the import path."""
         here = os.path.realpath(os.getcwd())
         sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != here]

@@ -12,9 +12,9 @@ import contextlib
 import fcntl
 import functools
 import os
+import queue
 import secrets
 import shutil
-import queue
 import tempfile
 import threading
 import time

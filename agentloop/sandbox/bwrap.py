@@ -80,11 +80,11 @@ def argv(workdir: str, read_only: list[str], inner: list[str]) -> list[str]:
         args += ["--perms", "0755", "--tmpfs", top]
     made: set[Path] = set()
     for path in needed:
-        top = _masked_by(path)
-        if not top:
+        masked = _masked_by(path)
+        if not masked:
             continue
         for folder in reversed(Path(path).parents):  # bwrap would make these 0700
-            if folder not in made and Path(top) in folder.parents:
+            if folder not in made and Path(masked) in folder.parents:
                 made.add(folder)
                 args += ["--perms", "0755", "--dir", str(folder)]
         args += ["--ro-bind", path, path]

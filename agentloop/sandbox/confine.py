@@ -13,6 +13,7 @@ import resource
 import signal
 import sys
 from dataclasses import dataclass, field
+from typing import Literal
 
 from . import landlock
 
@@ -157,7 +158,7 @@ def prepare(landlock_abi: int, read_fds: list[tuple[int, bool]], read_paths: lis
     return read_rules(landlock_abi, read_fds, read_paths) if landlock_abi else None
 
 
-def apply(conf: Confinement, prepared: landlock.Ruleset | None | bool = False) -> None:
+def apply(conf: Confinement, prepared: landlock.Ruleset | None | Literal[False] = False) -> None:
     """Everything, in order. Raises if any available protection could not be applied.
 
     ``prepared``: what ``prepare`` returned when it ran ahead in this process; False to run it now.

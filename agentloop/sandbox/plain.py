@@ -25,7 +25,7 @@ from typing import Any
 MAX_DEPTH = 64
 MAX_ITEMS = 2_000_000
 _SCALARS = (type(None), bool, int, float, str)
-_SEQUENCES = {list: "L", tuple: "T", set: "S", frozenset: "F"}
+_SEQUENCES: dict[type, str] = {list: "L", tuple: "T", set: "S", frozenset: "F"}
 _BUILD = {"L": list, "T": tuple, "S": set, "F": frozenset}
 
 

@@ -28,7 +28,7 @@ _OUT, _KEY = 3, 4
 _MAX_EXAMPLES, _MAX_REPR = 5, 2000
 
 
-def _emitter(key: str, write=os.write):  # noqa: ANN001, ANN202 - os.write bound now, before the candidate runs
+def _emitter(key: str, write=os.write):  # os.write bound now, before the candidate runs
     def emit(msg: dict) -> None:
         data = (json.dumps({**msg, "k": key}) + "\n").encode()
         try:
@@ -43,7 +43,7 @@ def _emitter(key: str, write=os.write):  # noqa: ANN001, ANN202 - os.write bound
 class _Reporter:
     """The hooks, each bound to the emitter made at configure time."""
 
-    def __init__(self, emit) -> None:  # noqa: ANN001
+    def __init__(self, emit) -> None:
         from _pytest.python import Function
         self._emit = emit
         self._function = Function
@@ -51,16 +51,16 @@ class _Reporter:
         self._examples: list[dict] = []  # minimal failing hypothesis test cases of the test running now
         self._solution_lines: list[int] = []  # solution.py lines of the current failure, from the boundary
 
-    def _intact(self, item) -> bool:  # noqa: ANN001
+    def _intact(self, item) -> bool:
         return (type(item).runtest is self._runtest or not isinstance(item, self._function)) \
             and "runtest" not in vars(item) and self._function.runtest is self._runtest
 
-    def pytest_collectreport(self, report) -> None:  # noqa: ANN001 - pytest hook
+    def pytest_collectreport(self, report) -> None:  # pytest hook
         """A file that fails to import or collect."""
         if report.failed:
             self._emit({"e": "collect_error", "id": report.nodeid, "text": str(report.longreprtext)[-4000:]})
 
-    def pytest_collection_finish(self, session) -> None:  # noqa: ANN001 - pytest hook
+    def pytest_collection_finish(self, session) -> None:  # pytest hook
         """The test ids about to run."""
         self._emit({"e": "collected", "ids": [item.nodeid for item in session.items]})
         if "hypothesis" in sys.modules:  # a test file that uses hypothesis was just imported
@@ -78,8 +78,8 @@ class _Reporter:
         elif isinstance(getattr(obs, "TESTCASE_CALLBACKS", None), list):
             obs.TESTCASE_CALLBACKS.append(self._observation)
 
-    def _observation(self, observation) -> None:  # noqa: ANN001 - hypothesis's Observation or dict
-        def field(name: str):  # noqa: ANN202 - a dict before hypothesis 6.13x, a dataclass since
+    def _observation(self, observation) -> None:  # hypothesis's Observation or dict
+        def field(name: str):  # a dict before hypothesis 6.13x, a dataclass since
             return observation.get(name) if isinstance(observation, dict) else getattr(observation, name, None)
         # "minimal failing example" up to 6.15x, "minimal failing test case" since
         if field("type") == "test_case" and str(field("how_generated")).startswith("minimal failing") \
@@ -91,23 +91,23 @@ class _Reporter:
             self._examples.append({"call": str(field("representation") or "")[:_MAX_REPR],
                                    "arguments": arguments if len(json.dumps(arguments)) <= _MAX_REPR else {}})
 
-    def pytest_runtest_setup(self, item) -> None:  # noqa: ANN001 - pytest hook
+    def pytest_runtest_setup(self, item) -> None:  # pytest hook
         """A new test: forget the examples of the last one."""
         self._examples, self._solution_lines = [], []
 
-    def pytest_runtest_makereport(self, item, call) -> None:  # noqa: ANN001 - pytest hook (returns None: pytest makes the report)
+    def pytest_runtest_makereport(self, item, call) -> None:  # pytest hook (returns None: pytest makes the report)
         """Behind the solution boundary the candidate's frames are not in pytest's traceback; its lines come as data."""
         if call.excinfo is not None:
             lines = getattr(call.excinfo.value, "agentloop_solution_lines", None)
             if type(lines) is list:
                 self._solution_lines = [n for n in lines[:20] if type(n) is int]
 
-    def pytest_runtest_call(self, item) -> None:  # noqa: ANN001 - pytest hook
+    def pytest_runtest_call(self, item) -> None:  # pytest hook
         """Before each test body: pytest's own runner must still be in place."""
         if not self._intact(item):
             self._emit({"e": "tampered", "id": item.nodeid, "what": "pytest's test runner was replaced"})
 
-    def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001 - pytest hook
+    def pytest_runtest_logreport(self, report) -> None:  # pytest hook
         """One phase (setup, call, teardown) of one test."""
         msg = {"e": "report", "id": report.nodeid, "when": report.when, "outcome": report.outcome}
         if report.failed:
@@ -119,12 +119,12 @@ class _Reporter:
                 msg["examples"] = self._examples
         self._emit(msg)
 
-    def pytest_sessionfinish(self, session, exitstatus) -> None:  # noqa: ANN001 - pytest hook
+    def pytest_sessionfinish(self, session, exitstatus) -> None:  # pytest hook
         """The run ended normally."""
         self._emit({"e": "finish", "status": int(exitstatus)})
 
 
-def _frames(longrepr) -> list[dict]:  # noqa: ANN001 - pytest's ExceptionChainRepr or a string
+def _frames(longrepr) -> list[dict]:  # pytest's ExceptionChainRepr or a string
     """The traceback's file and line of each entry, from pytest's report object (not its text)."""
     entries = getattr(getattr(longrepr, "reprtraceback", None), "reprentries", None) or []
     out = []
@@ -135,7 +135,7 @@ def _frames(longrepr) -> list[dict]:  # noqa: ANN001 - pytest's ExceptionChainRe
     return out
 
 
-def pytest_configure(config) -> None:  # noqa: ANN001 - pytest hook
+def pytest_configure(config) -> None:  # pytest hook
     """Take the key before collection imports the candidate; register the reporter."""
     try:
         key = os.read(_KEY, 256).decode("ascii", "replace")

@@ -84,7 +84,7 @@ def _remap_imports(path_map: dict[str, str]) -> None:
 
     class Remapper:
         @staticmethod
-        def find_spec(name, path=None, target=None):  # noqa: ANN001, ANN205 - importlib's finder protocol
+        def find_spec(name, path=None, target=None):  # importlib's finder protocol
             if path is None:
                 return None
             mapped = [remap(p) for p in path]
@@ -107,7 +107,7 @@ def _main(args: list[str]) -> None:
         runpy.run_module(args[1], run_name="__main__", alter_sys=True)
     elif args[0] == "-c":
         sys.argv = ["-c", *args[2:]]
-        exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})  # noqa: S102
+        exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
     else:
         sys.argv = list(args)
         runpy.run_path(args[0], run_name="__main__")
@@ -119,7 +119,8 @@ def _fresh_state(env: dict[str, str]) -> None:
     sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", write_through=True)
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace",
                                   write_through=True)
-    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
+    # typeshed declares these Final, but a forked child must point them at its own streams too
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr  # type: ignore[misc]
     extra = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     sys.path[:0] = extra
     import random
@@ -140,7 +141,7 @@ def _exit_code(code: object) -> int:
 def _finish(code: int) -> int:
     # what interpreter shutdown does: wait for non-daemon threads, run atexit, flush
     try:
-        threading._shutdown()  # type: ignore[attr-defined]
+        threading._shutdown()  # type: ignore[attr-defined]  # CPython-private: typeshed does not declare it
     except BaseException:  # noqa: BLE001
         pass
     try:

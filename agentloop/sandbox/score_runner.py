@@ -60,7 +60,7 @@ class _CandidateToStderr(_Connection):
         self._route = threading.Lock()
 
     def request(self, message: dict) -> dict:
-        __tracebackhide__ = True  # noqa: F841
+        __tracebackhide__ = True
         with self._route:  # one route at a time: a swap by another thread must not leak into the capture
             saved, sys.stdout = sys.stdout, sys.stderr
             try:
@@ -73,7 +73,7 @@ def _evaluate(source: str, capture: _Capture) -> dict:
     saved = sys.stdout
     sys.stdout = capture
     try:
-        exec(compile(source, "evaluator.py", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})  # noqa: S102
+        exec(compile(source, "evaluator.py", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
     except SystemExit as exc:
         if exc.code not in (None, 0):
             return {"error": f"the evaluator exited with status {exc.code}"}

@@ -29,13 +29,13 @@ PRINT_LIMIT = 1 << 20
 TRACE_LIMIT = 4000
 
 
-def send(sock, message: dict) -> None:  # noqa: ANN001
+def send(sock, message: dict) -> None:
     """One length-prefixed message."""
     data = dumps(message)
     sock.sendall(struct.pack(">I", len(data)) + data)
 
 
-def recv(sock) -> Any:  # noqa: ANN001, ANN401
+def recv(sock) -> Any:
     """One length-prefixed message, or None at end of stream."""
     head = _exactly(sock, 4)
     if head is None:
@@ -49,7 +49,7 @@ def recv(sock) -> Any:  # noqa: ANN001, ANN401
     return loads(body)
 
 
-def _exactly(sock, n: int) -> bytes | None:  # noqa: ANN001
+def _exactly(sock, n: int) -> bytes | None:
     chunks, got = [], 0
     while got < n:
         chunk = sock.recv(min(n - got, 1 << 20))
@@ -86,7 +86,7 @@ class _Printed:
 
 def _trace(exc: BaseException) -> str:
     """The candidate's frames (``solution.py:LINE: in NAME``), as pytest's short tracebacks show them."""
-    lines = []
+    lines: list[str] = []
     try:
         for frame in traceback.extract_tb(exc.__traceback__):
             if os.path.basename(frame.filename) == "solution.py" or not lines and frame.filename.startswith("<"):
@@ -122,7 +122,7 @@ def _lines(exc: BaseException) -> list[int]:
         return []
 
 
-def _kind(value: Any) -> dict:  # noqa: ANN401
+def _kind(value: Any) -> dict:
     """How the test side may use a name of the solution module."""
     if isinstance(value, type) and issubclass(value, BaseException):
         return {"kind": "exception", "types": [c.__name__ for c in value.__mro__]}
@@ -141,7 +141,7 @@ def _kind(value: Any) -> dict:  # noqa: ANN401
 class Server:
     """The imported solution and the request loop."""
 
-    def __init__(self, sock) -> None:  # noqa: ANN001
+    def __init__(self, sock) -> None:
         self.sock = sock
         self.module: types.ModuleType | None = None
         self.failed: dict | None = None
@@ -150,7 +150,7 @@ class Server:
         if self.module is not None or self.failed is not None:
             return
         try:
-            import solution  # noqa: PLC0415 - the candidate, imported on first use only
+            import solution  # the candidate, imported on first use only
             self.module = solution
         except BaseException as exc:  # noqa: BLE001 - a candidate that fails to import fails the tests
             self.failed = {**_raised(exc), "trace": traceback.format_exc()[-TRACE_LIMIT:]}
@@ -172,7 +172,7 @@ class Server:
             return self._call(space[name], req)
         return {"error": f"unknown request {op!r}"}
 
-    def _call(self, fn: Any, req: dict) -> dict:  # noqa: ANN401
+    def _call(self, fn: Any, req: dict) -> dict:
         try:
             args, kwargs = decode(req["args"]), decode(req["kwargs"])
         except (ValueError, KeyError, TypeError) as exc:
@@ -195,7 +195,7 @@ class Server:
         return reply
 
 
-def serve(sock) -> None:  # noqa: ANN001
+def serve(sock) -> None:
     """Answer requests until the test side goes away; then exit."""
     cwd = os.getcwd()
     if cwd not in sys.path:

@@ -112,7 +112,7 @@ def children_of(ppid: int) -> list[int]:
     return found
 
 
-def _kill_until_gone(find, rounds: int = 20) -> None:  # noqa: ANN001 - () -> list of pids
+def _kill_until_gone(find, rounds: int = 20) -> None:  # () -> list of pids
     # repeatedly: killing a parent hands its children on (to a subreaper) a moment later
     for _ in range(rounds):
         pids = find()

@@ -19,7 +19,7 @@ class Probe:
         self.items = sorted({s.strip().lower() for s in items if s})
 
 
-def check(fn) -> None:  # noqa: ANN001
+def check(fn) -> None:
     assert fn([1.0, 2.0, 3.9, 4.0], 0.3) is True
     assert fn([1.0, 2.0, 5.9], 0.5) is False
     assert Probe(["b ", "A", "", "a"]).items == ["a", "b"]

@@ -21,8 +21,17 @@ from pathlib import Path
 
 from . import bwrap, tree
 from .client import ZygoteClient
-from .common import ARTIFACT_LIMIT, CHANNEL_LIMIT, EOF_GRACE_S, FILE_SIZE_LIMIT, MAX_PROCESSES, OPEN_FILES, \
-    OUTPUT_LIMIT, ExecResult, base_environment
+from .common import (
+    ARTIFACT_LIMIT,
+    CHANNEL_LIMIT,
+    EOF_GRACE_S,
+    FILE_SIZE_LIMIT,
+    MAX_PROCESSES,
+    OPEN_FILES,
+    OUTPUT_LIMIT,
+    ExecResult,
+    base_environment,
+)
 
 PID_TIMEOUT_S = 30.0
 
@@ -35,7 +44,7 @@ def fresh_uid() -> int:
 class Workspace:
     """A private folder holding the candidate's files; each ``run`` is a fresh process tree."""
 
-    def __init__(self, sandbox, root: Path) -> None:  # noqa: ANN001 - a Sandbox (circular import)
+    def __init__(self, sandbox, root: Path) -> None:  # a Sandbox (circular import)
         self.sandbox = sandbox
         self.root = root
         self.workdir = root / "work"
@@ -132,7 +141,7 @@ class _Execution:
             fds += [ch_w, key_r]
         return fds
 
-    async def wait(self, pending, timeout_s: float, stdin: bytes | None) -> tuple[int | None, set[str]]:  # noqa: ANN001
+    async def wait(self, pending, timeout_s: float, stdin: bytes | None) -> tuple[int | None, set[str]]:
         """Wait for the exit within the deadline; returns the wait status (None if lost) and flags."""
         loop = asyncio.get_running_loop()
         self._readers = [_Reader(loop, fd, buf, cap, self._overflow) for fd, buf, cap in self._ours]
@@ -199,7 +208,7 @@ class _Reader:
     each, those cost more than the reading.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int, buf: bytearray, cap: int, on_overflow) -> None:  # noqa: ANN001
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int, buf: bytearray, cap: int, on_overflow) -> None:
         self.loop, self.fd, self.buf, self.cap, self.on_overflow = loop, fd, buf, cap, on_overflow
         self.done: asyncio.Future = loop.create_future()
         os.set_blocking(fd, False)

@@ -44,8 +44,9 @@ _JOB_FD, _RULES_FD = 900, 901  # a spare's socket and its Landlock ruleset, clea
 
 def _preload() -> None:
     # what checks import anyway: paid once here instead of once per execution
-    import pytest  # noqa: F401
     import runpy  # noqa: F401
+
+    import pytest  # noqa: F401
 
     from . import boundary, pytest_channel  # noqa: F401
     try:
@@ -157,7 +158,7 @@ class Zygote:
             _report(exc)
         os._exit(code)
 
-    def _prepare(self, outer: bool = False):  # noqa: ANN202 - a landlock.Ruleset, None, or False for Layer B
+    def _prepare(self, outer: bool = False):  # a landlock.Ruleset, None, or False for Layer B
         os.setsid()
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
@@ -181,7 +182,7 @@ class Zygote:
             _report(exc)
         os._exit(code)
 
-    def _job(self, req: dict, fds: list[int], rules) -> int:  # noqa: ANN001 - what _prepare returned, or False
+    def _job(self, req: dict, fds: list[int], rules) -> int:  # what _prepare returned, or False
         _install_fds(fds)
         # Python ignores SIGPIPE (BrokenPipeError instead); an exec'd program gets the default
         signal.signal(signal.SIGPIPE, signal.SIG_IGN if req["python"] else signal.SIG_DFL)

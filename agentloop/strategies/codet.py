@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,12 +50,12 @@ async def run(run: RunContext, params: Params) -> str:
     candidates: list[Turn] = [t for t in sampled if t.candidate]
     suites = [(t.id, code) for t in testers if (code := extract_code(t.output, "python"))]
     if not candidates or not suites or run.task.language != "python":
-        return "solved" if run.graph.best() and run.graph.best().passed else (run.refused or "ranked")
-    passing = await asyncio.gather(*(_passed_tests(run, c.candidate, suites) for c in candidates))
+        return "solved" if (best := run.graph.best()) is not None and best.passed else (run.refused or "ranked")
+    passing = await asyncio.gather(*(_passed_tests(run, c.candidate, suites) for c in candidates if c.candidate))
     groups: dict[frozenset, list[str]] = {}
     for cand, names in zip(candidates, passing, strict=True):
         groups.setdefault(frozenset(names), []).append(cand.id)
-    table = [{"candidates": ids, "tests_passed": sorted(names), "consensus": len(ids) * len(names)}
+    table: list[dict[str, Any]] = [{"candidates": ids, "tests_passed": sorted(names), "consensus": len(ids) * len(names)}
              for names, ids in groups.items()]
     consensus = {cid: row["consensus"] for row in table for cid in row["candidates"]}
     pick = max(candidates, key=lambda c: (c.passed, c.score or 0.0, consensus[c.id], -c.seq))
@@ -64,4 +64,4 @@ async def run(run: RunContext, params: Params) -> str:
         output=f"CodeT ranking over {len(suites)} model-written test suite(s): chose {pick.id} "
                f"(consensus {consensus[pick.id]}).\n" + json.dumps(table))
     run.choose(run.graph[note.feedback[0].details["chosen"]])  # the stored choice, also on resume
-    return "solved" if run.graph.best().passed else "ranked"
+    return "solved" if (best := run.graph.best()) is not None and best.passed else "ranked"

@@ -104,7 +104,7 @@ async def select(run: RunContext) -> None:
     candidates = [t for t in tied(run) if t.candidate is not None]
     programs: dict[str, Turn] = {}  # one sandbox run per distinct program (up to whitespace)
     for turn in candidates:
-        programs.setdefault(" ".join(turn.candidate.split()), turn)
+        programs.setdefault(" ".join(str(turn.candidate).split()), turn)
     if len(programs) < 2:
         return  # nothing to separate
     shown = list(programs.values())[:SHOWN]
@@ -113,7 +113,7 @@ async def select(run: RunContext) -> None:
     except BudgetExhausted:
         return  # no tester turn: the default pick stands (a note here would not replay as a tester turn)
     default = best  # the graph's own pick: the latest of the best
-    calls, rejected = parse_inputs(tester.output, run.task.entry_point)
+    calls, rejected = parse_inputs(tester.output, run.task.entry_point or "")  # set: check_task requires one
     details: dict[str, Any] = {"selected_by": SELECTED_BY, "model_written_inputs": True, "tester": tester.id,
                                "inputs": calls, "lines_rejected": rejected, "default": default.id}
     if not calls:
@@ -127,14 +127,14 @@ async def select(run: RunContext) -> None:
         async with gate:
             return await run.run_tests(code, spec)
 
-    results = await asyncio.gather(*(outputs(p.candidate) for p in programs.values()))
+    results = await asyncio.gather(*(outputs(p.candidate) for p in programs.values() if p.candidate is not None))
     # a run with no outputs (timeout, crash) or with an outcome that is not data (an object the boundary would not
     # let through, a process that died) takes no part in the vote: "not plain data" is no answer to agree on
     runs = dict(zip(programs, results))
     groups: dict[tuple[str, ...], list[Turn]] = {}
     silent = []
     for turn in candidates:
-        fb = runs[" ".join(turn.candidate.split())]
+        fb = runs[" ".join(str(turn.candidate).split())]
         vector = fb.details.get("outputs")
         if vector is None or fb.details.get("not_data"):
             silent.append({"candidate": turn.id, "outputs": vector})

@@ -28,7 +28,7 @@ import math
 import random
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -93,7 +93,7 @@ def cascade_for(params: Params, task: Task) -> Cascade:
     """The cascade: stages as given (entries not named run in a last stage), else one per check; its thresholds."""
     count = len(task.feedback)
     if params.cascade is None:
-        stages = [(i,) for i in range(count)]
+        stages: list[tuple[int, ...]] = [(i,) for i in range(count)]
     else:
         named = [i for stage in params.cascade for i in stage]
         rest = tuple(i for i in range(count) if i not in named)
@@ -195,7 +195,7 @@ class Evolution:
             return (code, self.novelty.rejection(code)) if code is not None else (None, None)
         return adopt
 
-    async def _turn(self, role: str, parents: list[Turn], **options: object) -> Turn | None:
+    async def _turn(self, role: str, parents: list[Turn], **options: Any) -> Turn | None:
         try:
             return await self.run.turn(role, parents=parents, temperature=self.params.temperature,
                                        cascade=self.cascade, **options)
@@ -231,14 +231,15 @@ class Evolution:
     def failed_edits(self, plan: Plan) -> list[dict]:
         """Earlier edits that did not apply, for ``plan``'s prompt: those on its parent first, then the rest of
         its island's, newest first, at most ``failed_edits`` (so the model does not repeat them)."""
-        mine = [(parent != plan.parent.id, -n, d) for n, (island, parent, d) in enumerate(self.failed)
-                if parent == plan.parent.id or island == plan.island]
+        parent_id = plan.parent.id if plan.parent is not None else None
+        mine = [(parent != parent_id, -n, d) for n, (island, parent, d) in enumerate(self.failed)
+                if parent == parent_id or island == plan.island]
         return [{**d, "same_parent": not other} for other, _, d in sorted(mine)[: self.params.failed_edits]]
 
     def record_failure(self, plan: Plan, child: Turn | None) -> None:
         """Remember a child whose edit did not apply (its parent and island see it later)."""
         edit = next((f for f in child.feedback if f.kind == "edit"), None) if child and plan.parent else None
-        if edit is not None:
+        if edit is not None and child is not None and plan.parent is not None:
             self.failed.append((plan.island, plan.parent.id,
                                 {"turn": child.id, "parent": plan.parent.id, "summary": edit.summary}))
 

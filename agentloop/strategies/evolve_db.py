@@ -149,7 +149,7 @@ def normalised_hash(code: str, language: str) -> str:
                 body = getattr(node, "body", None)
                 if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
                         and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-                    node.body = body[1:] or [ast.Pass()]
+                    body[:] = body[1:] or [ast.Pass()]  # node.body itself, in place
             text = ast.dump(tree, annotate_fields=False, include_attributes=False)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 

@@ -69,7 +69,7 @@ def from_entry_point(name: str) -> ModuleType | None:
         return None
     try:
         module = point.load()
-    except Exception as exc:  # a broken plugin is bad input, reported in one line, not a traceback
+    except Exception as exc:  # noqa: BLE001 - a broken plugin is bad input, reported in one line, not a traceback
         raise LookupError(f"strategy plugin '{name}' (entry point {point.value}) failed to import: "
                           f"{type(exc).__name__}: {exc}") from None
     return checked(module, f"entry point {point.value}")
@@ -80,19 +80,19 @@ def entry_point_names() -> list[str]:
     return sorted(_entry_points())
 
 
-def checked(module: object, where: str) -> ModuleType:
+def checked(module: ModuleType, where: str) -> ModuleType:
     """``module`` if it has what a strategy needs (``Params``, an async ``run``); ``LookupError`` if not."""
     params = getattr(module, "Params", None)
     if not (isinstance(params, type) and issubclass(params, BaseModel)):
         raise LookupError(f"strategy plugin {where} does not define Params (a pydantic BaseModel)")
     if not inspect.iscoroutinefunction(getattr(module, "run", None)):
         raise LookupError(f"strategy plugin {where} does not define run (async def run(run, params))")
-    return module  # type: ignore[return-value]
+    return module
 
 
 def _load_file(path: str, mtime_ns: int) -> ModuleType:
     try:
         module = load_module_file(path, mtime_ns, "agentloop_strategy")
-    except Exception as exc:  # a broken plugin is bad input, reported in one line, not a traceback
+    except Exception as exc:  # noqa: BLE001 - a broken plugin is bad input, reported in one line, not a traceback
         raise LookupError(f"strategy plugin {path} failed to import: {type(exc).__name__}: {exc}") from None
     return checked(module, path)

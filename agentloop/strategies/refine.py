@@ -64,5 +64,5 @@ async def run(run: RunContext, params: Params) -> str:
             temperature = min(params.max_temperature, start + round_ * params.temperature_step)
         await run.turn("refiner", parents=parents, temperature=temperature, reject_repeats=params.reject_repeats,
                        template="refiner_fresh" if params.fresh_refiner else None, advisory_tests=extra)
-        best = run.graph.best()
+        best = run.graph.best() or best  # never None: the graph holds at least the solver's turn
     return "solved" if best.passed else "max_turns"

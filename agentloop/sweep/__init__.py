@@ -4,6 +4,8 @@
 PNG plots; ``pass_at_k`` is the unbiased estimator the summaries use. See docs/sweeps.md.
 """
 
+from pathlib import Path
+
 from .driver import plan, run_sweep
 from .measures import pass_at_k
 from .spec import load_sweep
@@ -11,7 +13,7 @@ from .spec import load_sweep
 __all__ = ["load_sweep", "pass_at_k", "plan", "plot_command", "run_sweep", "sweep_command"]
 
 
-def sweep_command(sweep_file: str, out: str, *, executor: str, store: str | None, address: str | None,
+def sweep_command(sweep_file: str, out: str, *, executor: str, store: str | Path | None, address: str | None,
                   progress: bool, all_tasks: bool = False) -> str:
     """What ``agentloop sweep`` does; returns the text it prints (the summary)."""
     from ..errors import InputError

@@ -80,7 +80,8 @@ def task_rows(runs: list[RunFacts], configs: list[ConfigInfo]) -> list[dict[str,
 
 def _sum_or_blank(values: list[float | None]) -> float | str:
     """The sum, or "" when any value is unknown (a partial sum would understate the compute)."""
-    return "" if not values or None in values else float(f"{sum(values):.4g}")
+    known = [v for v in values if v is not None]
+    return "" if not values or len(known) < len(values) else float(f"{sum(known):.4g}")
 
 
 def picked_by(info: ConfigInfo, runs: list[RunFacts]) -> str:
@@ -128,7 +129,7 @@ def config_summary(info: ConfigInfo, runs: list[RunFacts], boot: Bootstrap | Non
             "pass_at_k": pak, "pass_name": "pass@k" if single else f"pass@k of {info.label} submissions",
             "selection": selection(info, runs), "picked_by": picked_by(info, runs),
             "coverage": round(mean(1.0 if any(r.passed for r in g) else 0.0 for g in groups), 4),
-            "oracle_coverage": None if None in oracle else round(mean(float(o) for o in oracle), 4),
+            "oracle_coverage": None if None in oracle else round(mean(float(o) for o in oracle if o is not None), 4),
             "tokens_per_task": round(mean(sum(r.tokens for r in g) for g in groups), 1),
             "tokens_per_sample": round(mean(r.tokens for r in runs), 1),
             "prompt_tokens_per_sample": round(mean(r.prompt_tokens for r in runs), 1),
@@ -147,7 +148,8 @@ def config_summary(info: ConfigInfo, runs: list[RunFacts], boot: Bootstrap | Non
 
 def _mean_or_none(values: list[float | None]) -> float | None:
     """The mean, or None when any value is unknown (a mean of the known ones would mislead)."""
-    return None if not values or None in values else round(mean(values), 4)
+    known = [v for v in values if v is not None]
+    return None if not values or len(known) < len(values) else round(mean(known), 4)
 
 
 def pass_by_turn(runs: list[RunFacts]) -> list[tuple[int, float]] | None:

@@ -91,7 +91,7 @@ def has_axis(runs: list[RunFacts], axis: str) -> bool:
 
 
 def _stopped_at(run: RunFacts, axis: str, x: float) -> float:
-    return float(value_at(run.curve, run.passed, **{axis: x}))
+    return float(value_at(run.curve, run.passed, index=None, **{axis: x}))
 
 
 def at_budget(groups: list[list[RunFacts]], axis: str, x: float, boot: Bootstrap) -> Interval | None:
@@ -134,8 +134,9 @@ def equal_compute(by_config: dict[str, list[list[RunFacts]]], boot: Bootstrap) -
         if not all(has_axis(rs, axis) for rs in runs.values()):
             continue
         x = min(max(getattr(r, axis) for r in rs) for rs in runs.values())
-        rates = {c: at_budget(by_config[c], axis, x, boot) for c in runs}
-        if x <= 0 or None in rates.values():
+        maybe = {c: at_budget(by_config[c], axis, x, boot) for c in runs}
+        rates = {c: ci for c, ci in maybe.items() if ci is not None}
+        if x <= 0 or len(rates) < len(maybe):
             continue
         best = max(rates, key=lambda c: rates[c].point)
         for config, ci in rates.items():

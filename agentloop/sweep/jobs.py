@@ -68,7 +68,7 @@ async def execute_job(job: Job, *, store: Store, ledger: Ledger, shared: ModelPo
     known = ledger.lookup(job.key)
     run_id, hidden = known if known else (None, None)
     status = store.get_run(run_id).status if run_id else None
-    if status not in FINISHED:
+    if run_id is None or status not in FINISHED:
         task = job.task()
         pool = run_pool(shared, task.models, calls)
         if run_id is not None:  # interrupted (or failed) earlier: continue from its last finished turn
@@ -105,7 +105,7 @@ async def score_candidates(job: Job, store: Store, run_id: str) -> dict[str, boo
     if not wanted:
         return verdicts
     task = job.task()
-    by_code: dict[str, bool] = {}
+    by_code: dict[str | None, bool] = {}  # by candidate (None: the turn wrote none; it passes nothing)
     if solution is not None and picked is not None:
         by_code[solution] = bool(picked["passed"])  # the run's own verdict on its submission
     sandbox = Sandbox(isolation=task.sandbox.isolation)

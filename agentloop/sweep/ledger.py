@@ -18,6 +18,7 @@ from typing import Any
 
 from ..store import Store
 
+
 def run_key(task_data: dict[str, Any], base_dir: str | None, models: dict[str, str], seed: int | None) -> str:
     """The content key of one run: equal inputs, equal key, whatever the configuration is called."""
     blob = json.dumps({"task": task_data, "dir": base_dir, "models": models, "seed": seed}, sort_keys=True)

@@ -138,6 +138,7 @@ def _curve(turns: list[Turn], hidden: dict[str, bool], submitted: bool) -> tuple
     """After each candidate: compute spent so far, and whether the best so far passes hidden tests."""
     points: list[Point] = []
     start = min((t.started for t in turns), default=0.0)
+    flops: float | None  # None from the first call whose FLOPs are unknown
     tokens, evaluated, calls, flops, end, best = 0, 0, 0, 0.0, 0.0, None
     for turn in sorted(turns, key=lambda t: t.seq):
         tokens += turn.usage.total

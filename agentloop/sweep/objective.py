@@ -29,10 +29,11 @@ def objective_rows(configs: list[str], runs: list[RunFacts], boot: Bootstrap | N
         mine = list(scored[c].values())
         base = scored[present[0]]
         shared = sorted(set(scored[c]) & set(base))
-        diff = boot.mean([scored[c][k].objective_score - base[k].objective_score for k in shared]) \
+        diff = boot.mean([s - b for k in shared if (s := scored[c][k].objective_score) is not None
+                          and (b := base[k].objective_score) is not None]) \
             if shared and c != present[0] else None
         rows.append({"configuration": c, "runs": len(mine),
-                     "score": boot.mean([r.objective_score for r in mine]),
+                     "score": boot.mean([r.objective_score for r in mine if r.objective_score is not None]),
                      "reached": boot.mean([float(bool(r.reached)) for r in mine]),
                      "tokens_per_run": round(mean(r.tokens for r in mine), 1),
                      "versus": present[0] if diff is not None else None, "difference": diff, "pairs": len(shared)})

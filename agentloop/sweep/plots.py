@@ -95,8 +95,8 @@ def draw(results: Results, out: Path) -> list[Path]:
         fig, ax = _axes(plt, f"pass rate with every run stopped at the same spend\n(axis equalised: {label})",
                         f"{label} per sample")
         for c in results.configs:
-            if curves[c.name]:
-                _band(ax, [x for x, _ in curves[c.name]], [ci for _, ci in curves[c.name]], drawstyle="steps-post",
+            if points := curves[c.name]:
+                _band(ax, [x for x, _ in points], [ci for _, ci in points], drawstyle="steps-post",
                       label=c.name)
         ax.legend(fontsize=8) if ax.lines else ax.text(0.5, 0.5, "candidates not scored", ha="center")
         written.append(_save(fig, out / f"pass_vs_{axis}.png", plt))

@@ -35,7 +35,8 @@ def ray_job(job_data: dict[str, Any], prior: dict[str, Any] | None) -> dict[str,
                 run_id = import_run(store, prior)
                 ledger.record(job.key, run_id, task=job.task_name, config=job.config, seed=job.seed)
             run_id = asyncio.run(execute_job(job, store=store, ledger=ledger, shared=ModelPool()))
-            return {"run": export_run(store, run_id), "hidden": ledger.lookup(job.key)[1]}
+            known = ledger.lookup(job.key)  # execute_job recorded (and scored) the key
+            return {"run": export_run(store, run_id), "hidden": known[1] if known else None}
         finally:
             ledger.close()
             store.close()
@@ -68,7 +69,9 @@ def run_ray(jobs: list[Job], *, store: Store, ledger: Ledger, tally: Tally, addr
     ray = _connect(address)
     remote = ray.remote(num_cpus=1, max_retries=0)(ray_job)
     width = max(concurrency, int(ray.cluster_resources().get("CPU", 1)))
-    pending, flying, waiting = list(jobs), {}, {}  # waiting: key -> jobs that share an in-flight key
+    pending = list(jobs)
+    flying: dict[Any, Job] = {}  # Ray object ref -> its job
+    waiting: dict[str, list[Job]] = {}  # key -> jobs that share an in-flight key
     while pending or flying:
         while pending and len(flying) < width and tally.exhausted() is None:
             job = pending.pop(0)

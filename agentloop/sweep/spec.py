@@ -58,7 +58,7 @@ class ConfigSpec(_Strict):
     def _strategy_named(cls, value: Any) -> dict[str, Any]:
         value = {"name": value} if isinstance(value, str) else dict(value)
         if not isinstance(value.get("name"), str):
-            raise ValueError("a strategy needs a name")  # noqa: TRY004 - pydantic reports ValueError as a field error
+            raise ValueError("a strategy needs a name")  # ValueError, not TypeError: pydantic reports it as a field error
         return value
 
     @field_validator("grid")
@@ -155,8 +155,8 @@ def expand(spec: SweepFile, doc: YamlDoc, base: Path) -> tuple[Config, ...]:
     """Every configuration with its grid multiplied out, validated; names must be unique."""
     out: list[Config] = []
     for i, raw in enumerate(spec.configs):
-        for config in _grid(raw, i, doc):
-            out.append(_resolve(config, spec, i, doc, base))
+        for point in _grid(raw, i, doc):
+            out.append(_resolve(point, spec, i, doc, base))
     seen: set[str] = set()
     for config in out:
         if config.name in seen:

@@ -11,16 +11,16 @@ import secrets
 import pytest
 from helpers import FIZZ_TESTS
 from hostile_kit import (
-    descendants,
-    new_descendants,
-    warm_up,
     FIZZ_CASES,
     assert_survived,
+    descendants,
     hostile_task,
     kill_strays,
+    new_descendants,
     new_sandbox,
     run_pipeline,
     stray_processes,
+    warm_up,
 )
 
 from agentloop.sandbox import python_argv
