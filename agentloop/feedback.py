@@ -6,36 +6,5 @@ every name here is the same object as in ``agentloop.checks``. New code imports 
 
 from __future__ import annotations
 
-from .checks import (
-    STOPPED,
-    SUMMARY_LIMIT,
-    Asker,
-    Cascade,
-    CheckContext,
-    Feedback,
-    all_passed,
-    combined_score,
-    load_kind,
-    run_checks,
-    scan_for,
-    stopped_early,
-    trim,
-    with_preamble,
-)
-
-__all__ = [
-    "STOPPED",
-    "SUMMARY_LIMIT",
-    "Asker",
-    "Cascade",
-    "CheckContext",
-    "Feedback",
-    "all_passed",
-    "combined_score",
-    "load_kind",
-    "run_checks",
-    "scan_for",
-    "stopped_early",
-    "trim",
-    "with_preamble",
-]
+from .checks import *  # noqa: F403 - exactly the names agentloop.checks declares in its __all__
+from .checks import __all__ as __all__
