@@ -4,8 +4,8 @@ Public names only; importing agentloop does no work.
 """
 
 from .api import aresume, arun, load_run, resume, run
+from .checks import Feedback
 from .errors import AgentloopError, InputError, ModelError, RunError, TaskFileError
-from .feedback import Feedback
 from .graph import Turn, TurnGraph
 from .models import Completion, Model, ModelPool, Request, Usage
 from .models.scripted import ScriptedModel

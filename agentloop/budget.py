@@ -1,5 +1,6 @@
-"""The run's token budget, exact: every call's prompt is counted before it is made and its
-completion capped, so no run spends more than ``budget.max_tokens``, concurrent calls included.
+"""The run's budget: its limits checked (``Budget``), and its token budget exact: every call's
+prompt is counted before it is made and its completion capped, so no run spends more than
+``budget.max_tokens``, concurrent calls included.
 
 A call holds ``prompt + max_tokens`` from the moment it is granted until it ends, then the tokens
 it really used until its turn is committed (from then on the graph counts them); a call that would
@@ -9,12 +10,16 @@ not get even ``MIN_COMPLETION`` tokens is not made.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import telemetry
 from .models.base import Completion, Request, count_prompt_tokens
+
+if TYPE_CHECKING:
+    from .task import Budget as Limits
 
 MIN_COMPLETION = 16  # a call the budget leaves fewer completion tokens than this is not made
 
@@ -86,3 +91,42 @@ class Metered:
             raise
         self._held.append(self._meter.settle(held, reply.usage.total))
         return reply
+
+
+class Budget:
+    """A run's ``limits`` (the task's ``budget``) against what it spent: the turns it started, the
+    tokens spent plus those held by calls in flight (``meter``), and its wall seconds across resumes
+    (``base_seconds`` were spent by earlier attempts)."""
+
+    def __init__(self, limits: Limits, spent_tokens: Callable[[], int], base_seconds: float = 0.0) -> None:
+        self.limits = limits
+        self.meter = TokenMeter(limits.max_tokens, spent_tokens)
+        self._base_seconds, self._started = base_seconds, time.monotonic()
+
+    def seconds(self) -> float:
+        """Wall seconds spent on the run, across resumes."""
+        return self._base_seconds + (time.monotonic() - self._started)
+
+    def seconds_left(self) -> float | None:
+        """What is left of ``max_seconds`` (never below 0); None without a seconds budget."""
+        return None if self.limits.max_seconds is None else max(0.0, self.limits.max_seconds - self.seconds())
+
+    def out_of_time(self) -> bool:
+        """True once ``max_seconds`` is spent."""
+        return self.limits.max_seconds is not None and self.seconds() >= self.limits.max_seconds
+
+    def refusal(self, turns_started: int) -> str | None:
+        """The stop reason (``budget:...``) if no new turn may start, else None."""
+        # turns still in flight count: concurrent branches draw from the same limit
+        if self.limits.max_turns is not None and turns_started >= self.limits.max_turns:
+            return "budget:max_turns"
+        if self.meter.full():  # tokens held by calls in flight count too, or concurrent samples overshoot
+            return "budget:max_tokens"
+        if self.out_of_time():
+            return "budget:max_seconds"
+        return None
+
+    def call_timeout(self, cap: float) -> float:
+        """A model call's deadline: ``cap`` seconds, or what is left of the seconds budget if less."""
+        left = self.seconds_left()
+        return cap if left is None else max(0.1, min(cap, left))

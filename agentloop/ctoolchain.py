@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 
-from .feedback import trim
+from .checks import trim
 from .sandbox import ExecResult, Workspace
 
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-O0"]

@@ -13,8 +13,8 @@ from typing import Any
 
 import networkx as nx
 
+from .checks import STOPPED, Feedback, all_passed
 from .confidence import Confidence
-from .feedback import STOPPED, Feedback, all_passed
 from .models.base import Usage
 
 

@@ -4,7 +4,8 @@ A strategy asks ``Run.turn(role, parents)`` for each agent turn. The orchestrato
 role's prompt, calls the role's model with what is left of the budget, parses the candidate,
 runs the task's feedback on it in the sandbox, and commits the turn before returning it. On
 resume the strategy is simply run again: turns the store already holds are handed back in
-order instead of being recomputed, so a resumed run never repeats or loses a finished turn.
+order instead of being recomputed (``Replay``), so a resumed run never repeats or loses a finished
+turn. ``Budget`` checks the limits; strategies see the run only as a ``RunContext``.
 A run holds its lock (``runlock``) for its whole life, and with ``stop_signals`` a SIGINT or
 SIGTERM cancels it cleanly and records it as ``interrupted`` (``signals``).
 """
@@ -18,16 +19,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .budget import BudgetExhausted, Metered, TokenMeter
+from .budget import Budget, BudgetExhausted, Metered
+from .checks import Cascade, Feedback, combined_score, run_checks, stopped_early
+from .checks.hidden import hidden_verdict
+from .context import Adopter, RunContext
 from .errors import ModelError, RunError
 from .events import End, Event, EventSink, Replayed, RunWarning, Start, TurnDone, build
-from .feedback import Cascade, Feedback, combined_score, run_checks, stopped_early
 from .graph import Turn, TurnGraph
-from .hidden import hidden_verdict
 from .models import ModelPool, Request
 from .models.base import Completion, count_prompt_tokens
 from .parsing import extract_code
 from .prompting import PromptRenderer, prompt_hash
+from .replay import Replay
 from .result import RunResult
 from .roles import ROLE_SPECS, context_for, conversation, task_view
 from .runlock import RunLock
@@ -42,13 +45,11 @@ from .task import FeedbackSpec, Task
 from .telemetry import traced_run, traced_turn
 from .validators import validate
 
-# a strategy's reading of a code reply: (candidate, rejection), the rejection standing in for the checks
-Adopter = Callable[[str], tuple[str | None, Feedback | None]]
 MODEL_CALL_LIMIT_S = 300.0  # no single model call may run longer, whatever the budget says
 
 
-class Run:
-    """The live run a strategy drives: the task, the graph so far, and ``turn``."""
+class Run(RunContext):
+    """The live run a strategy drives (its ``RunContext``): the task, the graph so far, and ``turn``."""
 
     def __init__(self, *, run_id: str, task: Task, models: dict[str, str], seed: int | None, store: Store,
                  pool: ModelPool, sandbox: Sandbox, replay: list[Turn], base_seconds: float,
@@ -59,31 +60,18 @@ class Run:
         self.graph = TurnGraph()
         self._store, self._pool, self._sandbox, self._on_event = store, pool, sandbox, on_event
         self._validators = validators
-        self._replay = {t.seq: t for t in replay}
+        self._replay = Replay(run_id, replay)
         self._renderer = PromptRenderer(task.source_dir)
         self._siblings = Siblings(pool.calls)  # sibling turns of one prompt share one model call
         self._next_seq = 1
-        # tokens held by model calls in flight: concurrent samples draw from the same limit
-        self._meter = TokenMeter(task.budget.max_tokens, lambda: self.graph.usage().total)
+        # the graph counts committed turns' tokens; the meter holds those of calls in flight
+        self.budget = Budget(task.budget, lambda: self.graph.usage().total, base_seconds)
         self.refused: str | None = None  # why the budget last refused a turn, if it did
         self.chosen: Turn | None = None  # a strategy's pick among equally good candidates
-        self._base_seconds = base_seconds
-        self._started = time.monotonic()
 
     def seconds(self) -> float:
         """Wall seconds spent on this run, across resumes."""
-        return self._base_seconds + (time.monotonic() - self._started)
-
-    def _limit_reached(self) -> str | None:
-        budget = self.task.budget
-        # turns still in flight count: concurrent branches draw from the same limit
-        if budget.max_turns is not None and self._next_seq - 1 >= budget.max_turns:
-            return "budget:max_turns"
-        if self._meter.full():  # tokens held by calls in flight count too, or concurrent samples overshoot
-            return "budget:max_tokens"
-        if self._out_of_time():
-            return "budget:max_seconds"
-        return None
+        return self.budget.seconds()
 
     def emit(self, event: Event | str, **fields: Any) -> None:
         """Send a progress event (its record, or its name and fields: ``events.build``) to the sink, if any."""
@@ -107,15 +95,15 @@ class Run:
         """
         if self._next_seq in self._replay:  # a stored turn is replayed whatever the budget says now
             seq, self._next_seq = self._next_seq, self._next_seq + 1
-            return self._replayed(self._replay.pop(seq), role)
-        if (reason := self._limit_reached()) is not None:
+            return self._replayed(seq, role)
+        if (reason := self.budget.refusal(self._next_seq - 1)) is not None:
             raise BudgetExhausted(reason)
         uri = model or self.models.get(role, self.models["default"])
         messages = conversation(parents, self._renderer.render(template or role, {**context_for(self.task, parents), **(context or {})}))
         backend = self._pool.get(uri)
         # counted and reserved before the first await: concurrent turns see each other's reservations
-        request, reserved = self._meter.hold(replace(self._request(role, self._next_seq, temperature), stop_below=stop_below),
-                                             count_prompt_tokens(backend, messages))
+        request, reserved = self.budget.meter.hold(replace(self._request(role, self._next_seq, temperature), stop_below=stop_below),
+                                                   count_prompt_tokens(backend, messages))
         seq, self._next_seq = self._next_seq, self._next_seq + 1
         held = [reserved]  # tokens this turn holds until it is committed (its calls' usage is counted then)
         try:
@@ -123,7 +111,7 @@ class Run:
                                              reject_repeats=reject_repeats, advisory_tests=advisory_tests, adopt=adopt,
                                              cascade=cascade)
         finally:
-            self._meter.release(sum(held))
+            self.budget.meter.release(sum(held))
 
     @traced_turn
     async def _complete_turn(self, role: str, seq: int, parents: list[Turn], uri: str, model: Any,
@@ -132,10 +120,10 @@ class Run:
         try:
             completion = await self._siblings.complete(model, messages, request)
         except ModelError:
-            if self._out_of_time():
+            if self.budget.out_of_time():
                 raise BudgetExhausted("budget:max_seconds") from None  # the call's deadline was the budget's
             raise
-        held[0] = self._meter.settle(held[0], completion.usage.total)  # what it spent, held until committed
+        held[0] = self.budget.meter.settle(held[0], completion.usage.total)  # what it spent, held until committed
         candidate: str | None = None
         feedback: tuple[Feedback, ...] = ()
         score: float | None = None
@@ -167,7 +155,7 @@ class Run:
         """
         seq, self._next_seq = self._next_seq, self._next_seq + 1
         if seq in self._replay:
-            return self._replayed(self._replay.pop(seq), role)
+            return self._replayed(seq, role)
         info = Feedback(kind=role, passed=True, score=1.0, summary=output[:2000], details=details)
         turn = Turn(id=f"t{seq}", seq=seq, parents=tuple(p.id for p in parents), role=role, model=f"agentloop:{role}",
                     messages=(), prompt_hash="", output=output, feedback=(info,), started=time.time())
@@ -226,9 +214,6 @@ class Run:
         """Feedback kinds that consult a model (judge) use the judge's model, else the critic's."""
         return self.models.get("judge") or self.models.get("critic") or self.models["default"]
 
-    def _out_of_time(self) -> bool:
-        return self.task.budget.max_seconds is not None and self.seconds() >= self.task.budget.max_seconds
-
     def _failed_before(self, candidate: str | None) -> Feedback | None:
         """A ``repeat`` rejection if ``candidate`` is (up to whitespace) an earlier failed candidate."""
         norm = None if candidate is None else " ".join(candidate.split())
@@ -240,14 +225,12 @@ class Run:
         return None
 
     def _request(self, role: str, seq: int, override: float | None = None) -> Request:
-        spec, budget = ROLE_SPECS[role], self.task.budget
+        spec = ROLE_SPECS[role]
         chosen = self.task.sampling.get(role)
         max_tokens = chosen.max_tokens if chosen and chosen.max_tokens else spec.max_tokens
         temperature = chosen.temperature if chosen and chosen.temperature is not None else spec.temperature
         temperature = override if override is not None else temperature
-        timeout = MODEL_CALL_LIMIT_S
-        if budget.max_seconds is not None:
-            timeout = max(0.1, min(timeout, budget.max_seconds - self.seconds()))
+        timeout = self.budget.call_timeout(MODEL_CALL_LIMIT_S)
         # a code reply ends where its code block closes: nothing after it is ever read
         return Request(role=role, max_tokens=max_tokens, temperature=temperature,
                        seed=None if self.seed is None else self.seed + seq, timeout_s=timeout,
@@ -263,12 +246,12 @@ class Run:
             uri = self._judge_uri()
             messages = self._renderer.render(template, {"task": task_view(self.task), **variables})
             try:
-                metered = Metered(self._meter, self._pool.get(uri), held, self._pool.calls)
+                metered = Metered(self.budget.meter, self._pool.get(uri), held, self._pool.calls)
                 out: Structured[Any] = await complete_structured(metered, messages, self._request("judge", seq), schema)
             except BudgetExhausted:
                 return Structured(None, (), "the token budget is spent: the judge was not asked", tuple(messages))
             except ModelError as exc:
-                if self._out_of_time():
+                if self.budget.out_of_time():
                     raise BudgetExhausted("budget:max_seconds") from None
                 return Structured(None, (), f"the judge model failed: {exc}", tuple(messages))
             side.extend(out.completions)
@@ -277,17 +260,8 @@ class Run:
         results = await run_checks(candidate, self.task, self._sandbox, ask=ask, cascade=cascade)
         return results + [validate(fn, candidate) for fn in self._validators]
 
-    def _replayed(self, stored: Turn, role: str) -> Turn:
-        if stored.role != role:
-            raise RunError(f"run {self.run_id} cannot be resumed: stored turn {stored.id} is a {stored.role} turn,"
-                           f" the strategy now asks for {role} (did the task or strategy change?)")
-        # a scripted model must skip the replies the stored turn used: its own, and its checks'
-        calls = [(stored.model, role)] if not stored.model.startswith("agentloop:") else []
-        calls += [(self._judge_uri(), "judge")] * sum(f.details.get("model_calls", 0) for f in stored.feedback)
-        for uri, used_by in calls:
-            model = self._pool.get(uri)
-            if hasattr(model, "replayed"):
-                model.replayed(used_by)
+    def _replayed(self, seq: int, role: str) -> Turn:
+        stored = self._replay.take(seq, role, self._pool, self._judge_uri)
         self.graph.add(stored)
         self.emit(Replayed(self.run_id, turn=stored.id, role=role))
         return stored
@@ -369,9 +343,7 @@ def _record(run: Run, store: Store, stop_reason: str, error: str | None, hidden:
 async def _drive(run: Run) -> str:
     strategy = get_strategy(run.task.strategy.name, run.task.source_dir)
     params = strategy.Params.model_validate(run.task.strategy.params)
-    budget = run.task.budget
-    left = None if budget.max_seconds is None else max(0.0, budget.max_seconds - run.seconds())
-    deadline = asyncio.timeout(left)  # the seconds budget also bounds feedback runs and anything in flight
+    deadline = asyncio.timeout(run.budget.seconds_left())  # the seconds budget also bounds feedback runs and anything in flight
     try:
         async with deadline:
             return await strategy.run(run, params)

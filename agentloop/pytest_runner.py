@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from .feedback import Feedback, trim
+from .checks import Feedback, trim
 from .sandbox import ExecResult, Workspace, python_argv
 
 TEST_FILE = "test_task.py"

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from .checks import load_kind
 from .errors import TaskFileError
 from .overrides import apply_overrides
 from .yamlfile import YamlDoc, load_yaml_file
@@ -217,7 +218,6 @@ def _check_file_paths(doc: YamlDoc, folder: Path) -> None:
 
 def _validate_parts(task: Task, doc: YamlDoc) -> None:
     """Check each feedback kind's options and the strategy's parameters against their schemas."""
-    from .feedback import load_kind  # late: feedback kinds import the task module
     from .strategies import TaskMismatch, get_strategy
 
     for i, spec in enumerate(task.feedback):

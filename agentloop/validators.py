@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .feedback import Feedback
+from .checks import Feedback
 
 
 def validate(fn: Callable[[str], Any], candidate: str) -> Feedback:

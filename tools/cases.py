@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentloop.feedback import CheckContext, Feedback
+from agentloop.checks import CheckContext, Feedback
 from agentloop.sandbox import python_argv
 
 _RUNNER = r'''

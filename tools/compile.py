@@ -9,8 +9,8 @@ import json
 
 from pydantic import BaseModel, ConfigDict
 
+from agentloop.checks import CheckContext, Feedback, trim
 from agentloop.ctoolchain import build, listing, parse_diagnostics
-from agentloop.feedback import CheckContext, Feedback, trim
 from agentloop.sandbox import python_argv
 
 # compiled in the sandbox, not here: even compiling untrusted source can exhaust memory

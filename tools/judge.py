@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentloop.feedback import CheckContext, Feedback
+from agentloop.checks import CheckContext, Feedback
 
 
 class Verdict(BaseModel):

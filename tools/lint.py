@@ -12,7 +12,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentloop.feedback import CheckContext, Feedback, trim
+from agentloop.checks import CheckContext, Feedback, trim
 from agentloop.sandbox import python_argv
 
 _WARNINGS = """

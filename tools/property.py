@@ -12,7 +12,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentloop.feedback import CheckContext, Feedback
+from agentloop.checks import CheckContext, Feedback
 from agentloop.pytest_runner import TEST_FILE, run_pytest
 
 # a pytest plugin module (-p) so the profile is active before the tests are even imported,

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agentloop.feedback import CheckContext, Feedback
+from agentloop.checks import CheckContext, Feedback
 from agentloop.sandbox import python_argv
 from agentloop.sandbox.score_runner import received
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentloop.checks import CheckContext, Feedback, trim
 from agentloop.ctoolchain import build, listing, parse_diagnostics
-from agentloop.feedback import CheckContext, Feedback, trim
 from agentloop.pytest_runner import TEST_FILE, run_pytest
 
 

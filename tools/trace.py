@@ -26,7 +26,7 @@ import secrets
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agentloop.feedback import CheckContext, Feedback
+from agentloop.checks import CheckContext, Feedback
 from agentloop.sandbox import python_argv
 from agentloop.sandbox.plain import decode
 from agentloop.sandbox.trace_runner import Renderer, escape

@@ -11,7 +11,7 @@ import difflib
 import json
 from typing import Any
 
-from ..feedback import trim
+from ..checks import trim
 from ..graph import Turn, TurnGraph
 from ..showing import isolation_levels
 

@@ -28,7 +28,7 @@ from . import disagreement
 from .selection import TieBreak, break_ties
 
 if TYPE_CHECKING:
-    from ..orchestrator import Run
+    from ..context import RunContext
     from ..task import Task
 
 
@@ -72,12 +72,12 @@ class _Passed(Exception):
     pass
 
 
-async def run(run: Run, params: Params) -> str:
+async def run(run: RunContext, params: Params) -> str:
     """Sample, check, pick; returns ``solved`` or ``samples``."""
     async def sample(stop_below: float | None = None) -> None:
         try:
             turn = await run.turn("solver", parents=[], temperature=params.temperature, stop_below=stop_below)
-        except BudgetExhausted as exc:  # as Run.maybe_turn: one refused sample must not cancel its siblings
+        except BudgetExhausted as exc:  # as RunContext.maybe_turn: one refused sample must not cancel its siblings
             run.refused = exc.reason
             return
         if params.early_stop and turn.passed:

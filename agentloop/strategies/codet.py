@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..parsing import extract_code
 
 if TYPE_CHECKING:
+    from ..context import RunContext
     from ..graph import Turn
-    from ..orchestrator import Run
 
 
 class Params(BaseModel):
@@ -33,7 +33,7 @@ class Params(BaseModel):
     temperature: float = Field(default=0.8, ge=0.0, le=2.0)
 
 
-async def _passed_tests(run: Run, code: str, suites: list[tuple[str, str]]) -> list[str]:
+async def _passed_tests(run: RunContext, code: str, suites: list[tuple[str, str]]) -> list[str]:
     """Names (``<tester turn>::<test>``) of the generated tests this candidate passes."""
     passed = []
     for turn_id, tests in suites:
@@ -43,7 +43,7 @@ async def _passed_tests(run: Run, code: str, suites: list[tuple[str, str]]) -> l
     return passed
 
 
-async def run(run: Run, params: Params) -> str:
+async def run(run: RunContext, params: Params) -> str:
     """Generate, cross-execute, rank; returns ``solved`` or ``ranked``."""
     sampled, testers = await asyncio.gather(run.sample("solver", params.n, temperature=params.temperature),
                                             run.sample("tester", params.testers, temperature=params.temperature))

@@ -5,7 +5,7 @@ candidates by generating inputs on which they differ and running them. Here it i
 ``tie_break: disagreement`` of ``best_of_n`` and ``tree``: among the candidates that pass every
 visible check (or, for a task without checks, all of them), if at least two are different programs,
 
-1. a ``tester`` turn (``prompts/disagreement.j2``, through ``Run.turn``, so its tokens count
+1. a ``tester`` turn (``prompts/disagreement.j2``, through ``RunContext.turn``, so its tokens count
    against the budget) sees up to ``SHOWN`` of them and writes calls of the entry point that
    should separate them; only lines that hold a call of the entry point on Python literals are
    kept (at most ``MAX_INPUTS``, each at most ``parsing.CALL_CHARS`` characters);
@@ -18,9 +18,9 @@ visible check (or, for a task without checks, all of them), if at least two are 
    S*'s fallback when no judge is asked); among equally large groups, and within the winning
    group, the graph's own pick stays if it is there, else the latest candidate.
 
-The selection is stored as one ``disagreement`` note (``Run.note``) holding the inputs, the groups
+The selection is stored as one ``disagreement`` note (``RunContext.note``) holding the inputs, the groups
 and the winner, labelled ``selected_by: model-written inputs``; the submission is made with
-``Run.choose``, which refuses anything worse on the visible checks, so a failing candidate never
+``RunContext.choose``, which refuses anything worse on the visible checks, so a failing candidate never
 wins. A tester reply with no usable call, or candidates none of which gave outputs, is recorded
 in the note and the default pick stands. S*'s LLM judge between the top groups is not built.
 """
@@ -39,9 +39,9 @@ from . import TaskMismatch
 from .selection import tied
 
 if TYPE_CHECKING:
-    from ..feedback import Feedback
+    from ..checks import Feedback
+    from ..context import RunContext
     from ..graph import Turn
-    from ..orchestrator import Run
     from ..task import Task
 
 SELECTED_BY = "model-written inputs"
@@ -94,7 +94,7 @@ def _first_call(line: str, entry_point: str) -> str | None:
     return None
 
 
-async def select(run: Run) -> None:
+async def select(run: RunContext) -> None:
     """Break the tie among the best candidates by the majority of outputs on model-written inputs."""
     best = run.graph.best()
     if best is None or not (best.passed or not run.task.feedback):
@@ -156,7 +156,7 @@ def _winner(groups: list[list[Turn]], default: Turn) -> Turn:
     return default if default.id in {t.id for t in group} else max(group, key=lambda t: t.seq)
 
 
-def _record(run: Run, candidates: list[Turn], tester: Turn, details: dict[str, Any]) -> None:
+def _record(run: RunContext, candidates: list[Turn], tester: Turn, details: dict[str, Any]) -> None:
     """Store the selection as a note, then submit the stored choice (so a resumed run submits the same)."""
     if "error" in details:
         text = f"Selection by model-written inputs failed: {details['error']}; the default pick {details['chosen']} stands."

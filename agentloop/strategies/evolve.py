@@ -33,15 +33,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..budget import BudgetExhausted
-from ..feedback import Cascade
+from ..checks import Cascade
 from ..parsing import extract_code
 from . import TaskMismatch
 from .evolve_db import Novelty, ProgramDatabase, apply_edits, cell_of
 
 if TYPE_CHECKING:
-    from ..feedback import Feedback
+    from ..checks import Feedback
+    from ..context import Adopter, RunContext
     from ..graph import Turn
-    from ..orchestrator import Adopter, Run
     from ..task import Task
 
 _FEATURE = re.compile(r"checks|length|metric:[A-Za-z0-9_.-]{1,64}")
@@ -154,7 +154,7 @@ class Bandit:
         self.total[arm] += 1000.0 * gain / max(1, child.usage.total)
 
 
-def model_arms(run: Run, role: str) -> list[str]:
+def model_arms(run: RunContext, role: str) -> list[str]:
     """The models a role may use: its own (its entry, else the default), then its ``ROLE.NAME`` variants."""
     variants = sorted(k for k in run.models if k.startswith(f"{role}."))
     return list(dict.fromkeys([run.models.get(role, run.models["default"]), *(run.models[k] for k in variants)]))
@@ -173,7 +173,7 @@ class Plan:
 class Evolution:
     """The search's state: the database, the novelty filter, the bandit and the generator."""
 
-    def __init__(self, run: Run, params: Params) -> None:
+    def __init__(self, run: RunContext, params: Params) -> None:
         self.run, self.params = run, params
         self.rng = random.Random(f"evolve:{params.seed}:{run.seed}")
         self.db = population_db(params)
@@ -273,7 +273,7 @@ class Evolution:
         return "max_children"
 
 
-async def run(run: Run, params: Params) -> str:
+async def run(run: RunContext, params: Params) -> str:
     """Seed the database, then evolve it; returns the stop reason."""
     evolution = Evolution(run, params)
     seeds = await evolution.seed()

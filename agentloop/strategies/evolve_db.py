@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..feedback import Feedback
+from ..checks import Feedback
 
 if TYPE_CHECKING:
     from ..graph import Turn

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
+    from ..context import RunContext
     from ..graph import Turn
-    from ..orchestrator import Run
 
 
 class Params(BaseModel):
@@ -36,7 +36,7 @@ def _key(turn: Turn) -> str:
     return " ".join((turn.candidate or "").split())
 
 
-async def _refine(run: Run, start: Turn, rounds: int) -> Turn:
+async def _refine(run: RunContext, start: Turn, rounds: int) -> Turn:
     current = start
     for _ in range(rounds):
         if current.passed:
@@ -47,7 +47,7 @@ async def _refine(run: Run, start: Turn, rounds: int) -> Turn:
     return current
 
 
-async def run(run: Run, params: Params) -> str:
+async def run(run: RunContext, params: Params) -> str:
     """Route by difficulty; returns ``easy``, ``solved`` or ``hard``."""
     samples = await run.sample("solver", params.samples, temperature=params.temperature)
     passing = [t for t in samples if t.passed]

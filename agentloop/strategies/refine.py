@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..parsing import extract_code
 
 if TYPE_CHECKING:
-    from ..orchestrator import Run
+    from ..context import RunContext
 
 
 class Params(BaseModel):
@@ -44,7 +44,7 @@ class Params(BaseModel):
     tester: bool = False
 
 
-async def run(run: Run, params: Params) -> str:
+async def run(run: RunContext, params: Params) -> str:
     """Run the loop; returns the stop reason (``solved`` or ``max_turns``)."""
     extra = None
     if params.tester:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
+    from ..context import RunContext
     from ..graph import Turn
-    from ..orchestrator import Run
 
 
 class Params(BaseModel):
@@ -26,7 +26,7 @@ class Params(BaseModel):
     memory: int = Field(default=3, ge=1, le=50)
 
 
-async def run(run: Run, params: Params) -> str:
+async def run(run: RunContext, params: Params) -> str:
     """Attempt, reflect, attempt again with the memory; returns ``solved`` or ``max_attempts``."""
     reflections: list[Turn] = []
     for _ in range(params.max_attempts):

@@ -6,7 +6,7 @@ every candidate), ``tie_break`` picks the one the model was most confident in: t
 ``mean_logprob``, ``lowest_group`` (DeepConf) or ``self_certainty`` (agentloop/confidence.py).
 Self-certainty as a best-of-N selector without a reward model is Kang et al. 2025 (arXiv
 2502.18581); DeepConf (Fu et al. 2025) weighs and filters samples by their lowest group
-confidence. The checks always come first: ``Run.choose`` refuses a pick that is worse on them.
+confidence. The checks always come first: ``RunContext.choose`` refuses a pick that is worse on them.
 ``latest`` (the default) keeps the graph's own rule, the latest of the best. ``disagreement``
 breaks the tie by running the tied programs on model-written inputs instead (S*, disagreement.py).
 """
@@ -16,13 +16,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from ..context import RunContext
     from ..graph import Turn
-    from ..orchestrator import Run
 
 TieBreak = Literal["latest", "mean_logprob", "lowest_group", "self_certainty", "disagreement"]
 
 
-def tied(run: Run) -> list[Turn]:
+def tied(run: RunContext) -> list[Turn]:
     """The candidates exactly as good as the best on the checks (none if there is no candidate)."""
     best = run.graph.best()
     if best is None:
@@ -38,7 +38,7 @@ def most_confident(candidates: list[Turn], measure: str) -> Turn | None:
     return max(scored, key=lambda x: (x[0], x[1]))[2] if scored else None
 
 
-async def break_ties(run: Run, tie_break: TieBreak) -> None:
+async def break_ties(run: RunContext, tie_break: TieBreak) -> None:
     """Submit the most confident of the candidates that tie with the best on the checks (or, with
     ``disagreement``, the majority's pick on model-written inputs)."""
     if tie_break == "disagreement":

@@ -20,8 +20,8 @@ from . import disagreement
 from .selection import TieBreak, break_ties
 
 if TYPE_CHECKING:
+    from ..context import RunContext
     from ..graph import Turn
-    from ..orchestrator import Run
     from ..task import Task
 
 
@@ -46,7 +46,7 @@ def check_task(params: Params, task: Task) -> None:
     disagreement.check_task(params.tie_break, task)
 
 
-async def _expand(run: Run, node: Turn, params: Params) -> list[Turn]:
+async def _expand(run: RunContext, node: Turn, params: Params) -> list[Turn]:
     critique = await run.maybe_turn("critic", parents=[node])
     if critique is None:
         return []
@@ -57,7 +57,7 @@ def _value(turn: Turn) -> tuple:
     return (turn.passed, turn.score or 0.0, turn.seq)
 
 
-async def _beam(run: Run, roots: list[Turn], params: Params) -> str:
+async def _beam(run: RunContext, roots: list[Turn], params: Params) -> str:
     frontier = roots
     for _ in range(params.depth):
         children: list[Turn] = []
@@ -72,7 +72,7 @@ async def _beam(run: Run, roots: list[Turn], params: Params) -> str:
     return run.refused or "max_depth"
 
 
-async def _uct(run: Run, roots: list[Turn], params: Params) -> str:
+async def _uct(run: RunContext, roots: list[Turn], params: Params) -> str:
     visits = {t.id: 1 for t in roots}
     value = {t.id: t.score or 0.0 for t in roots}
     children: dict[str, list[Turn]] = {"root": list(roots)}
@@ -106,7 +106,7 @@ async def _uct(run: Run, roots: list[Turn], params: Params) -> str:
     return "iterations"
 
 
-async def run(run: Run, params: Params) -> str:
+async def run(run: RunContext, params: Params) -> str:
     """Sample the roots, then search; returns the stop reason."""
     roots = await run.sample("solver", params.initial, temperature=params.temperature)
     if not roots:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..api import aresume, arun
+from ..checks.hidden import hidden_verdict
 from ..errors import RunNotFoundError
 from ..graph import Turn
-from ..hidden import hidden_verdict
 from ..models import ModelCalls, ModelPool
 from ..sandbox import Sandbox
 from ..status import RunStatus

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..checks import load_kind
 from ..errors import ModelURIError, OverrideError, TaskFileError
 from ..models import normalize_uri
 from ..overrides import apply_overrides
@@ -226,8 +227,6 @@ def _resolve(raw: ConfigSpec, spec: SweepFile, index: int, doc: YamlDoc, base: P
 
 def _added_feedback(raw: ConfigSpec, doc: YamlDoc, where: tuple) -> tuple[dict[str, Any], ...]:
     """The configuration's ``add_feedback`` entries, each kind found and its options checked as a task's are."""
-    from ..feedback import load_kind  # late: feedback kinds import the task module
-
     out = []
     for i, entry in enumerate(raw.add_feedback):
         # model_construct (grid points) leaves entries as dicts

@@ -11,7 +11,12 @@ the task file that names it (``strategy: {name: restart}``); see docs/plugins.md
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from agentloop.context import RunContext  # the strategy API; annotations only
 
 
 class Params(BaseModel):
@@ -25,7 +30,7 @@ class Params(BaseModel):
     temperature: float = Field(default=0.8, ge=0.0, le=2.0)
 
 
-async def run(run, params: Params) -> str:
+async def run(run: RunContext, params: Params) -> str:
     """Returns the stop reason: ``solved``, or ``restarts`` when every start failed."""
     for start in range(params.restarts):
         best = await run.turn("solver", parents=[], temperature=params.temperature if start else None)

@@ -11,7 +11,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentloop.feedback import CheckContext, Feedback
+from agentloop.checks import CheckContext, Feedback
 from agentloop.sandbox import python_argv
 
 _FIND = r"""

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .feedback import run_checks, scan_for
-from .task import FeedbackSpec
-from .telemetry import traced_hidden
+from ..task import FeedbackSpec
+from ..telemetry import traced_hidden
+from .runner import run_checks, scan_for
 
 if TYPE_CHECKING:
-    from .sandbox import Sandbox
-    from .task import Task
+    from ..sandbox import Sandbox
+    from ..task import Task
 
 
 @traced_hidden

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 
-from .feedback import Feedback
+from .record import Feedback
 
 _CALLS = {
     "os._exit": "exits the process behind the test runner's back",
