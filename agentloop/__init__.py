@@ -5,13 +5,13 @@ Public names only; importing agentloop does no work.
 
 from .api import aresume, arun, load_run, resume, run
 from .checks import Feedback
+from .core.status import RunStatus
 from .errors import AgentloopError, InputError, ModelError, RunError, TaskFileError
-from .graph import Turn, TurnGraph
 from .models import Completion, Model, ModelPool, Request, Usage
 from .models.scripted import ScriptedModel
-from .result import RunResult
-from .status import RunStatus
 from .store import Store
+from .store.graph import Turn, TurnGraph
+from .store.result import RunResult
 from .task import Task
 from .wrap import arefine, refine, refined
 

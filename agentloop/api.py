@@ -11,14 +11,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .core.status import RunStatus
+from .engine.orchestrator import EventSink, execute
+from .engine.runlock import RunLock
 from .errors import ModelURIError, TaskFileError
-from .graph import TurnGraph
 from .models import Model, ModelPool, normalize_uri
-from .orchestrator import EventSink, execute
-from .result import RunResult
-from .runlock import RunLock
-from .status import RunStatus
 from .store import Store
+from .store.graph import TurnGraph
+from .store.result import RunResult
 from .task import Task, known_roles
 
 
@@ -69,7 +69,7 @@ async def arun(task: Task, model: ModelChoice | None = None, *, store: Store | s
     a mapping of role to either, with a ``default`` entry (``{"default": ..., "critic": ...}``).
 
     Pass one ``ModelPool`` to several runs to load each model once and share it between them.
-    With ``stop_signals`` (e.g. ``agentloop.signals.STOP_SIGNALS``, main thread only) the first
+    With ``stop_signals`` (e.g. ``agentloop.engine.signals.STOP_SIGNALS``, main thread only) the first
     such signal stops the run cleanly with status ``interrupted``. ``validators`` are Python
     functions of a candidate's text, run as extra checks after the task's own (``wrap``'s
     ``validators``); they cannot be stored, so a resumed run checks without them.

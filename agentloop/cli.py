@@ -14,13 +14,13 @@ from typing import Any, NoReturn
 import typer
 
 from .api import load_run, resume, run
+from .core.status import RunStatus
+from .engine.signals import STOP_SIGNALS, quiet_cancellation_noise
 from .errors import AgentloopError, InputError, RunNotFoundError
-from .result import RunResult
-from .showing import format_event, format_run, run_json, runs_json, runs_table
-from .signals import STOP_SIGNALS, quiet_cancellation_noise
-from .status import RunStatus
 from .store import Store
+from .store.result import RunResult
 from .task import Task
+from .views.showing import format_event, format_run, run_json, runs_json, runs_table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Critique-and-refine loops over a graph of turns, checked by real feedback.")
@@ -144,7 +144,7 @@ def export_cmd(run_ids: list[str] | None = typer.Argument(None, metavar="[RUN_ID
                                                          "candidate (solution, chosen, refined) scored at least this."),
                store: Path | None = StoreOpt) -> None:
     """Write training data (SFT conversations, DPO pairs, critique records) from stored runs as JSONL."""
-    from .export import export
+    from .views.export import export
 
     count = _guard(lambda: export(fmt, run_ids or [], out, store=store, min_score=min_score))
     typer.echo(f"wrote {count} {fmt} lines to {out}", err=True)

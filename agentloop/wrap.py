@@ -17,8 +17,8 @@ from typing import Any
 from .api import arun
 from .models import Model, ModelPool
 from .models.function import FunctionModel
-from .result import RunResult
 from .store import Store
+from .store.result import RunResult
 from .task import Task
 
 _SCHEMES = ("scripted:", "llamacpp:", "litellm:")

@@ -19,11 +19,11 @@ import json
 import statistics
 import time
 
+from agentloop.core.parsing import first_block_closed
+from agentloop.engine.prompting import PromptRenderer
+from agentloop.engine.roles import context_for
 from agentloop.models.base import Request
 from agentloop.models.llamacpp import LlamaCppModel, default_model_path
-from agentloop.parsing import first_block_closed
-from agentloop.prompting import PromptRenderer
-from agentloop.roles import context_for
 from agentloop.sweep.humaneval import humaneval_tasks
 from agentloop.task import Task
 

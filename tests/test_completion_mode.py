@@ -39,8 +39,8 @@ def test_an_unknown_mode_in_a_task_file_is_bad_input(tmp_path):
 @pytest.mark.parametrize("task_id", ["HumanEval/0", "HumanEval/32", "HumanEval/163"])
 def test_the_solver_prompt_of_a_humaneval_task_gives_the_raw_humaneval_prompt(task_id):
     """The text a base model continues is the benchmark's prompt, whatever else the chat prompt shows."""
-    from agentloop.prompting import PromptRenderer
-    from agentloop.roles import context_for
+    from agentloop.engine.prompting import PromptRenderer
+    from agentloop.engine.roles import context_for
     from agentloop.sweep.humaneval import humaneval_tasks
     from agentloop.task import Task
 

@@ -8,7 +8,7 @@ from helpers import BAD_FIZZ, GOOD_FIZZ, assert_bad_input, cli_json, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentloop.confidence import Confidence, from_top_logprobs, lowest_group, token_confidence
+from agentloop.core.confidence import Confidence, from_top_logprobs, lowest_group, token_confidence
 
 finite = st.floats(min_value=0.0, max_value=50.0, allow_nan=False)
 

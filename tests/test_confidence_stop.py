@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import agentloop
 from agentloop import Task
-from agentloop.confidence import WINDOW, first_low_group, stop_threshold
+from agentloop.core.confidence import WINDOW, first_low_group, stop_threshold
 from agentloop.models import Request
 from agentloop.models.scripted import ScriptedModel
 

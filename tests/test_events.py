@@ -7,8 +7,8 @@ import yaml
 
 import agentloop
 from agentloop import Task
-from agentloop.events import build
-from agentloop.showing import format_event
+from agentloop.engine.events import build
+from agentloop.views.showing import format_event
 
 WRONG = "```python\ndef f():\n    return 1\n```"
 RIGHT = "```python\ndef f():\n    return 2\n```"

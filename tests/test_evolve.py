@@ -12,7 +12,7 @@ from helpers import assert_bad_input, cli_json, run_cli
 import agentloop
 from agentloop import Task
 from agentloop.feedback import Feedback
-from agentloop.graph import Turn
+from agentloop.store.graph import Turn
 from agentloop.strategies.evolve_db import Island, Novelty, ProgramDatabase, apply_edits, cell_of, normalised_hash
 
 EVALUATOR = "import json\nfrom solution import f\nprint(json.dumps({'score': f(), 'metrics': {'value': f() / 10}}))\n"

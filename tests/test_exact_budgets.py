@@ -8,7 +8,7 @@ import yaml
 
 import agentloop
 from agentloop import Task
-from agentloop.budget import BudgetExhausted, TokenMeter
+from agentloop.engine.budget import BudgetExhausted, TokenMeter
 from agentloop.models import Request
 
 # wrong forever, and long: every strategy keeps spending until the budget stops it

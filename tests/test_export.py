@@ -24,7 +24,7 @@ from helpers import (
 )
 from test_cli import assert_bad_input
 
-from agentloop.export import FORMATS, schema
+from agentloop.views.export import FORMATS, schema
 
 # passes test_three only / test_five only: two different failing candidates with the same checks
 FIVE_ONLY = '```python\ndef fizzbuzz(n):\n    return "Buzz" if n % 5 == 0 else str(n)\n```'

@@ -6,7 +6,7 @@ from helpers import BAD_FIZZ, GOOD_FIZZ, cli_json, run_cli
 
 import agentloop
 from agentloop import Task
-from agentloop.metrics import changed_lines, run_metrics
+from agentloop.views.metrics import changed_lines, run_metrics
 
 BROKEN = "```python\ndef fizzbuzz(n):\n    if n % 15 == 0\n        return 'FizzBuzz'\n    return str(n)\n```"
 FIXED_THERE = "```python\ndef fizzbuzz(n):\n    if n % 15 == 0:\n        return 'FizzBuzz'\n    return str(n)\n```"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentloop.parsing import MAX_CODE_CHARS, extract_code, fenced_blocks
+from agentloop.core.parsing import MAX_CODE_CHARS, extract_code, fenced_blocks
 
 
 def test_fenced_python_block_is_extracted():

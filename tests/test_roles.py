@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentloop import Turn
-from agentloop.roles import HISTORY_CHARS, conversation
+from agentloop.engine.roles import HISTORY_CHARS, conversation
 
 
 def turn(seq: int, messages: list[dict], output: str) -> Turn:

@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
+from agentloop.checks.pytest_runner import TEST_FILE, run_pytest
 from agentloop.feedback import Feedback
-from agentloop.pytest_runner import TEST_FILE, run_pytest
 from agentloop.sandbox import Sandbox
 from agentloop.sandbox.plain import NotPlain, decode, encode
 

@@ -8,8 +8,8 @@ from faultserver import FaultServer, Ok
 
 import agentloop
 from agentloop import Task
+from agentloop.core.parsing import close_fence, extract_code, first_block_closed
 from agentloop.models import ModelPool, Request
-from agentloop.parsing import close_fence, extract_code, first_block_closed
 
 
 @pytest.mark.parametrize(("text", "closed"), [

@@ -6,8 +6,8 @@ import pytest
 import yaml
 from pydantic import BaseModel, Field
 
+from agentloop.engine.structured import complete_structured, parse_reply
 from agentloop.models import ModelPool, Request
-from agentloop.structured import complete_structured, parse_reply
 
 
 class Verdict(BaseModel):

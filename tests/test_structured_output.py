@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from agentloop import Task
-from agentloop.ctoolchain import CFLAGS, JSON_FLAG, compiler, parse_diagnostics, speaks_json
+from agentloop.checks.ctoolchain import CFLAGS, JSON_FLAG, compiler, parse_diagnostics, speaks_json
 from agentloop.feedback import load_kind, run_checks
 from agentloop.sandbox import Sandbox
 from agentloop.sandbox.pytest_channel import _Reporter

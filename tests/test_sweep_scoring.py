@@ -9,9 +9,9 @@ import pytest
 import yaml
 from sweep_fixtures import TASKS, WRONG_DOUBLE, code
 
+from agentloop.engine.runlock import RunLock
 from agentloop.errors import RunActiveError
 from agentloop.models import ModelPool
-from agentloop.runlock import RunLock
 from agentloop.store import Store
 from agentloop.sweep.driver import plan
 from agentloop.sweep.jobs import execute_job

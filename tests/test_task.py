@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from agentloop import Task, TaskFileError
 from agentloop.errors import OverrideError
-from agentloop.overrides import apply_overrides
+from agentloop.task.overrides import apply_overrides
 
 MINIMAL = "name: t\nprompt: do it\n"
 

@@ -16,9 +16,9 @@ from test_graph_store import make_turn
 
 import agentloop
 from agentloop import Task, TurnGraph
+from agentloop.engine.prompting import prompt_hash
 from agentloop.models import ModelPool, Request
 from agentloop.models.base import Usage
-from agentloop.prompting import prompt_hash
 
 
 def test_an_edited_script_file_is_read_again(tmp_path):

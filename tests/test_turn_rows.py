@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 import agentloop
 from agentloop import Store, Task
-from agentloop.export import FORMATS, export_lines, load_runs
-from agentloop.showing import run_json
 from agentloop.store import _MIGRATIONS
-from agentloop.turnrows import diff, expand
+from agentloop.store.turnrows import diff, expand
+from agentloop.views.export import FORMATS, export_lines, load_runs
+from agentloop.views.showing import run_json
 
 ROUNDS = 8  # 15 turns; the long critiques push the conversation past its size limit, so it is cut too
 CRITIQUE = "Round {i}: the branch for multiples of five is missing. " + "Check every branch again. " * 50

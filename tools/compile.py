@@ -10,7 +10,7 @@ import json
 from pydantic import BaseModel, ConfigDict
 
 from agentloop.checks import CheckContext, Feedback, trim
-from agentloop.ctoolchain import build, listing, parse_diagnostics
+from agentloop.checks.ctoolchain import build, listing, parse_diagnostics
 from agentloop.sandbox import python_argv
 
 # compiled in the sandbox, not here: even compiling untrusted source can exhaust memory

@@ -25,7 +25,7 @@ import secrets
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agentloop.checks import CheckContext, Feedback
-from agentloop.parsing import literal_call
+from agentloop.core.parsing import literal_call
 from agentloop.sandbox import python_argv
 from agentloop.sandbox.score_runner import received
 

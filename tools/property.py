@@ -13,7 +13,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentloop.checks import CheckContext, Feedback
-from agentloop.pytest_runner import TEST_FILE, run_pytest
+from agentloop.checks.pytest_runner import TEST_FILE, run_pytest
 
 # a pytest plugin module (-p) so the profile is active before the tests are even imported,
 # and the task's test file keeps its own line numbers

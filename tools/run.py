@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentloop.checks import CheckContext, Feedback, trim
-from agentloop.ctoolchain import build, listing
+from agentloop.checks.ctoolchain import build, listing
 from agentloop.sandbox import Workspace, python_argv
 
 

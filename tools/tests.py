@@ -9,8 +9,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentloop.checks import CheckContext, Feedback, trim
-from agentloop.ctoolchain import build, listing, parse_diagnostics
-from agentloop.pytest_runner import TEST_FILE, run_pytest
+from agentloop.checks.ctoolchain import build, listing, parse_diagnostics
+from agentloop.checks.pytest_runner import TEST_FILE, run_pytest
 
 
 class Config(BaseModel):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.telemetry import traced_hidden
 from ..task import FeedbackSpec
-from ..telemetry import traced_hidden
 from .runner import run_checks, scan_for
 
 if TYPE_CHECKING:

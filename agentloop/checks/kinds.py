@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from ..resources import load_module_file, search_path
+from ..core.resources import load_module_file, search_path
 
 
 def load_kind(name: str, task_dir: Path | None) -> ModuleType:

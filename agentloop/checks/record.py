@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..confidence import EarlyStop
+    from ..core.confidence import EarlyStop
     from ..sandbox import Sandbox
     from ..task import Task
 

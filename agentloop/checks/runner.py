@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .. import telemetry
+from ..core import telemetry
 from .kinds import load_kind
 from .record import Asker, CheckContext, Feedback, combined_score, trim
 from .scan import scan_feedback

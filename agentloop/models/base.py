@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ..confidence import Confidence, EarlyStop
+from ..core.confidence import Confidence, EarlyStop
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..core.parsing import fenced_blocks
 from ..errors import ModelURIError
-from ..parsing import fenced_blocks
 from .base import Request
 from .llamacpp import LlamaCppModel, _Cancelled
 

@@ -23,9 +23,9 @@ from urllib.parse import parse_qsl
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 
-from ..confidence import Confidence, from_top_logprobs
+from ..core.confidence import Confidence, from_top_logprobs
+from ..core.parsing import FENCE_STOP, close_fence
 from ..errors import ModelError, ModelURIError
-from ..parsing import FENCE_STOP, close_fence
 from .base import Completion, Request, Usage, approx_tokens
 from .retrying import MalformedReply, backoff_s, classify
 
@@ -167,7 +167,7 @@ class LiteLLMModel:
         if request.stop_at_fence:
             kwargs["stop"] = [FENCE_STOP]  # the API drops the stop sequence: close_fence restores it
         if request.schema is not None:  # not strict: providers' strict mode rejects plain pydantic schemas;
-            # agentloop.structured validates the reply itself and re-asks once
+            # agentloop.engine.structured validates the reply itself and re-asks once
             kwargs["response_format"] = {"type": "json_schema",
                                          "json_schema": {"name": "reply", "schema": request.schema, "strict": False}}
         self.attempts_made += 1

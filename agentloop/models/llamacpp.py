@@ -39,9 +39,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict
 
-from ..confidence import Tracker
+from ..core.confidence import Tracker
+from ..core.parsing import first_block_closed
 from ..errors import ModelError, ModelURIError
-from ..parsing import first_block_closed
 from .base import Completion, Request, Usage, approx_tokens
 
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

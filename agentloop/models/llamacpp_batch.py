@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..confidence import Tracker
+from ..core.confidence import Tracker
+from ..core.parsing import first_block_closed
 from ..errors import ModelError
-from ..parsing import first_block_closed
 from .base import Completion, Request, Usage
 
 PROMPT_SEQ = 0  # the sequence that holds the prompt; samples are 1..N

@@ -21,10 +21,10 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from ..confidence import Confidence, EarlyStop, first_low_group, from_top_logprobs, token_confidence
+from ..core.confidence import Confidence, EarlyStop, first_low_group, from_top_logprobs, token_confidence
+from ..core.yamlfile import MAX_BYTES, load_yaml_file, load_yaml_text
 from ..errors import ModelURIError, ScriptExhaustedError, TaskFileError
 from ..task import ROLES
-from ..yamlfile import MAX_BYTES, load_yaml_file, load_yaml_text
 from .base import Completion, Request, Usage, approx_tokens
 
 _SHARED = "*"  # the queue every role draws from when the file is a plain list

@@ -18,10 +18,10 @@ import jinja2
 from markupsafe import Markup
 
 from ..api import load_run
-from ..graph import TurnGraph
-from ..metrics import run_metrics
-from ..outfile import check_output, write_atomic
+from ..core.outfile import check_output, write_atomic
 from ..store import Store
+from ..store.graph import TurnGraph
+from ..views.metrics import run_metrics
 from .layout import NODE_H, NODE_W, layout
 from .payload import evolve_payload, script_json, summary, turn_payload
 

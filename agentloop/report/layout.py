@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from ..graph import Turn, TurnGraph
+from ..store.graph import Turn, TurnGraph
 
 NODE_W, NODE_H = 132, 44  # one node's box
 GAP_X, GAP_Y = 56, 18  # between columns, between rows

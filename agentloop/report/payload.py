@@ -12,8 +12,8 @@ import json
 from typing import Any
 
 from ..checks import trim
-from ..graph import Turn, TurnGraph
-from ..showing import isolation_levels
+from ..store.graph import Turn, TurnGraph
+from ..views.showing import isolation_levels
 
 TEXT_LIMIT = 200_000  # characters of any one string in the page (head and tail kept)
 LIST_LIMIT = 500  # items of any one list in feedback details

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import jinja2
 
+from ..core.outfile import check_output, write_atomic
 from ..errors import InputError
-from ..outfile import check_output, write_atomic
 
 MAX_PLOT_BYTES = 8 << 20
 

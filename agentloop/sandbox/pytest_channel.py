@@ -7,7 +7,7 @@ exits 0 early, cannot turn the failure already on the pipe into a pass. The key 
 live in a closure of a reporter object registered at configure time (no module global for a
 candidate to replace), and before each test the reporter checks that pytest's way of running a
 test is still pytest's; if not it reports tampering. The orchestrator, not this plugin, decides
-the verdict (``agentloop.pytest_runner``). By default the candidate runs in a process of its own
+the verdict (``agentloop.checks.pytest_runner``). By default the candidate runs in a process of its own
 behind the solution boundary (``agentloop.sandbox.boundary``), so no candidate code runs in this
 one; with ``sandbox.results: objects`` it is imported here, and code written to attack this plugin
 from inside the process could forge it: that is what the static scan is for.

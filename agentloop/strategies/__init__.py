@@ -3,7 +3,7 @@
 Besides the built-in ones, a strategy can be a plugin: ``strategies/NAME.py`` next to the task, or
 an ``agentloop.strategies`` entry point (``plugins.py``; docs/plugins.md).
 
-A strategy never touches a model, a sandbox or the store: it asks its ``RunContext`` (``agentloop.context``) for role turns and
+A strategy never touches a model, a sandbox or the store: it asks its ``RunContext`` (``agentloop.engine.context``) for role turns and
 decides what to expand next, and returns why it stopped.
 """
 

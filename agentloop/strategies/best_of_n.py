@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from ..budget import BudgetExhausted
-from ..confidence import stop_threshold
+from ..core.confidence import stop_threshold
+from ..engine.budget import BudgetExhausted
 from . import disagreement
 from .selection import TieBreak, break_ties
 
 if TYPE_CHECKING:
-    from ..context import RunContext
+    from ..engine.context import RunContext
     from ..task import Task
 
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..parsing import extract_code
+from ..core.parsing import extract_code
 
 if TYPE_CHECKING:
-    from ..context import RunContext
-    from ..graph import Turn
+    from ..engine.context import RunContext
+    from ..store.graph import Turn
 
 
 class Params(BaseModel):

@@ -32,16 +32,15 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..budget import BudgetExhausted
-from ..parsing import CALL_CHARS, fenced_blocks, literal_call
+from ..core.parsing import CALL_CHARS, fenced_blocks, literal_call
+from ..engine.budget import BudgetExhausted
 from ..task import FeedbackSpec
 from . import TaskMismatch
-from .selection import tied
 
 if TYPE_CHECKING:
     from ..checks import Feedback
-    from ..context import RunContext
-    from ..graph import Turn
+    from ..engine.context import RunContext
+    from ..store.graph import Turn
     from ..task import Task
 
 SELECTED_BY = "model-written inputs"
@@ -101,7 +100,7 @@ async def select(run: RunContext) -> None:
         # candidates that all fail a visible check are known wrong: a vote among them spends a tester turn to
         # choose between broken programs (on HumanEval/15 three that returned None outvoted one that did not)
         return
-    candidates = [t for t in tied(run) if t.candidate is not None]
+    candidates = [t for t in run.graph.tied() if t.candidate is not None]
     programs: dict[str, Turn] = {}  # one sandbox run per distinct program (up to whitespace)
     for turn in candidates:
         programs.setdefault(" ".join(str(turn.candidate).split()), turn)

@@ -32,16 +32,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..budget import BudgetExhausted
 from ..checks import Cascade
-from ..parsing import extract_code
+from ..core.parsing import extract_code
+from ..engine.budget import BudgetExhausted
 from . import TaskMismatch
 from .evolve_db import Novelty, ProgramDatabase, apply_edits, cell_of
 
 if TYPE_CHECKING:
     from ..checks import Feedback
-    from ..context import Adopter, RunContext
-    from ..graph import Turn
+    from ..engine.context import Adopter, RunContext
+    from ..store.graph import Turn
     from ..task import Task
 
 _FEATURE = re.compile(r"checks|length|metric:[A-Za-z0-9_.-]{1,64}")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from ..checks import Feedback
 
 if TYPE_CHECKING:
-    from ..graph import Turn
+    from ..store.graph import Turn
 
 Cell = tuple
 

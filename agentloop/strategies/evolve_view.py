@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from .evolve import Params, admissible, migrates, population_db
 
 if TYPE_CHECKING:
-    from ..graph import Turn, TurnGraph
+    from ..store.graph import Turn, TurnGraph
 
 
 def _objective(turn: Turn) -> float | None:

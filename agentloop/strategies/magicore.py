@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from ..context import RunContext
-    from ..graph import Turn
+    from ..engine.context import RunContext
+    from ..store.graph import Turn
 
 
 class Params(BaseModel):

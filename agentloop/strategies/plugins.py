@@ -27,7 +27,7 @@ from types import ModuleType
 
 from pydantic import BaseModel
 
-from ..resources import load_module_file
+from ..core.resources import load_module_file
 
 GROUP = "agentloop.strategies"
 FOLDER = "strategies"

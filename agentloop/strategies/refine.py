@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..parsing import extract_code
+from ..core.parsing import extract_code
 
 if TYPE_CHECKING:
-    from ..context import RunContext
+    from ..engine.context import RunContext
 
 
 class Params(BaseModel):

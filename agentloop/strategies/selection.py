@@ -3,7 +3,7 @@
 ``best_of_n`` and ``tree`` submit the best candidate by the task's visible checks; among the
 candidates that are exactly as good (the same pass/fail, the same score — with no checks at all,
 every candidate), ``tie_break`` picks the one the model was most confident in: the highest
-``mean_logprob``, ``lowest_group`` (DeepConf) or ``self_certainty`` (agentloop/confidence.py).
+``mean_logprob``, ``lowest_group`` (DeepConf) or ``self_certainty`` (agentloop/core/confidence.py).
 Self-certainty as a best-of-N selector without a reward model is Kang et al. 2025 (arXiv
 2502.18581); DeepConf (Fu et al. 2025) weighs and filters samples by their lowest group
 confidence. The checks always come first: ``RunContext.choose`` refuses a pick that is worse on them.
@@ -15,20 +15,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from .disagreement import select
+
 if TYPE_CHECKING:
-    from ..context import RunContext
-    from ..graph import Turn
+    from ..engine.context import RunContext
+    from ..store.graph import Turn
 
 TieBreak = Literal["latest", "mean_logprob", "lowest_group", "self_certainty", "disagreement"]
-
-
-def tied(run: RunContext) -> list[Turn]:
-    """The candidates exactly as good as the best on the checks (none if there is no candidate)."""
-    best = run.graph.best()
-    if best is None:
-        return []
-    # a reply stopped for low confidence ties with a finished one only if the best was stopped too
-    return [t for t in run.graph.candidates() if (t.passed, t.score, t.stopped) == (best.passed, best.score, best.stopped)]
 
 
 def most_confident(candidates: list[Turn], measure: str) -> Turn | None:
@@ -42,11 +35,10 @@ async def break_ties(run: RunContext, tie_break: TieBreak) -> None:
     """Submit the most confident of the candidates that tie with the best on the checks (or, with
     ``disagreement``, the majority's pick on model-written inputs)."""
     if tie_break == "disagreement":
-        from .disagreement import select  # it reads ``tied`` from here
         await select(run)
         return
     if tie_break == "latest":
         return
-    pick = most_confident(tied(run), tie_break)
+    pick = most_confident(run.graph.tied(), tie_break)
     if pick is not None:
         run.choose(pick)

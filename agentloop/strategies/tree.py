@@ -20,8 +20,8 @@ from . import disagreement
 from .selection import TieBreak, break_ties
 
 if TYPE_CHECKING:
-    from ..context import RunContext
-    from ..graph import Turn
+    from ..engine.context import RunContext
+    from ..store.graph import Turn
     from ..task import Task
 
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from statistics import mean
 from typing import Any
 
-from ..status import RunStatus
+from ..core.status import RunStatus
 from .intervals import AXES, coverage_curve, pass_curves, task_groups, visible_false_passes
 from .measures import RunFacts, pass_at_k, value_at
 from .stats import Bootstrap

@@ -21,7 +21,8 @@ from .ledger import Ledger, run_key
 from .progress import Tally
 from .report import Results, write_all
 from .spec import Config, Sweep, fill_models, load_sweep
-from .suites import SuiteTask, load_suite, select
+from .suites import load_suite, select
+from .suitetask import SuiteTask
 
 
 def plan(sweep: Sweep, *, all_tasks: bool = False) -> tuple[list[Job], list[SuiteTask]]:

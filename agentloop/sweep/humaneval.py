@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .suites import SuiteTask
+from .suitetask import SuiteTask
 
 _EXAMPLE = re.compile(r"^\s*>>> (.+)\n\s*([^\s>].*)$", re.MULTILINE)
 

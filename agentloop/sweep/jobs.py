@@ -16,12 +16,12 @@ from typing import Any
 
 from ..api import aresume, arun
 from ..checks.hidden import hidden_verdict
+from ..core.status import RunStatus
 from ..errors import RunNotFoundError
-from ..graph import Turn
 from ..models import ModelCalls, ModelPool
 from ..sandbox import Sandbox
-from ..status import RunStatus
 from ..store import RunRecord, Store
+from ..store.graph import Turn
 from ..task import Task
 from .ledger import Ledger
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from ..graph import Turn, TurnGraph
-from ..metrics import compute, model_calls
-from ..status import RunStatus
+from ..core.status import RunStatus
 from ..store import RunRecord
+from ..store.graph import Turn, TurnGraph
+from ..views.metrics import compute, model_calls
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

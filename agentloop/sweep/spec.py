@@ -17,9 +17,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..checks import load_kind
+from ..core.yamlfile import YamlDoc, load_yaml_file
 from ..errors import ModelURIError, OverrideError, TaskFileError
 from ..models import normalize_uri
-from ..overrides import apply_overrides
 from ..task import (
     Budget,
     FeedbackSpec,
@@ -29,7 +29,7 @@ from ..task import (
     _message,
     known_roles,
 )
-from ..yamlfile import YamlDoc, load_yaml_file
+from ..task.overrides import apply_overrides
 
 GRID_ROOTS = ("strategy", "models", "budget", "sampling")
 

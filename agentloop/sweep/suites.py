@@ -8,30 +8,20 @@ validated exactly as ``agentloop run`` would validate it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.yamlfile import MAX_BYTES, load_yaml_file
 from ..errors import TaskFileError
 from ..task import Task
-from ..yamlfile import MAX_BYTES, load_yaml_file
+from .humaneval import humaneval_tasks
+from .suitetask import SuiteTask
 
 MAX_JSONL_BYTES = 64 * MAX_BYTES  # a suite is many tasks, still not a data lake
 
 
-@dataclass(frozen=True)
-class SuiteTask:
-    """One task of a suite: its data (a task file's keys) and the folder it resolves paths against."""
-
-    name: str
-    data: dict[str, Any]
-    base_dir: Path | None
-    label: str  # where it came from, for error messages
-
-
 def builtin_suites() -> dict[str, Any]:
     """Built-in loaders by name: each returns the suite's tasks in order."""
-    from .humaneval import humaneval_tasks
     return {"humaneval": humaneval_tasks}
 
 

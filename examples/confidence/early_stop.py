@@ -32,9 +32,9 @@ from pathlib import Path
 from statistics import median
 from typing import NamedTuple
 
-from agentloop.confidence import WINDOW, stop_threshold
-from agentloop.graph import Turn
+from agentloop.core.confidence import WINDOW, stop_threshold
 from agentloop.store import Store
+from agentloop.store.graph import Turn
 from agentloop.sweep.measures import RunFacts, facts
 from agentloop.sweep.stats import Bootstrap, Interval
 from agentloop.sweep.tables import METHOD, ci_text

@@ -8,9 +8,9 @@ from helpers import FIZZ_TESTS
 
 import agentloop
 from agentloop import Task
-from agentloop.metrics import run_metrics
+from agentloop.core.parsing import extract_code, first_block_closed
 from agentloop.models import ModelPool, Request
-from agentloop.parsing import extract_code, first_block_closed
+from agentloop.views.metrics import run_metrics
 
 pytestmark = pytest.mark.integration
 

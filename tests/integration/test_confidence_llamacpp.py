@@ -9,7 +9,7 @@ import pytest
 
 import agentloop
 from agentloop import Task
-from agentloop.confidence import lowest_group, token_confidence
+from agentloop.core.confidence import lowest_group, token_confidence
 from agentloop.models import ModelPool, Request
 
 pytestmark = pytest.mark.integration

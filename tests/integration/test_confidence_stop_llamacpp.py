@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from agentloop.confidence import WINDOW
+from agentloop.core.confidence import WINDOW
 from agentloop.models import ModelPool, Request
 
 pytestmark = pytest.mark.integration

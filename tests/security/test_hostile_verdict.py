@@ -11,7 +11,7 @@ import pytest
 from helpers import FIZZ_HIDDEN, FIZZ_TESTS
 from hostile_kit import assert_survived, hostile_task, new_sandbox, run_pipeline
 
-from agentloop.pytest_runner import TEST_FILE, run_pytest
+from agentloop.checks.pytest_runner import TEST_FILE, run_pytest
 
 TESTS = [{"kind": "tests", "code": FIZZ_TESTS}]
 WRONG = "\ndef fizzbuzz(n):\n    return str(n)\n"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from agentloop.context import RunContext  # the strategy API; annotations only
+    from agentloop.engine.context import RunContext  # the strategy API; annotations only
 
 
 class Params(BaseModel):

@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from . import telemetry
-from .models import ModelCalls
-from .models.base import Completion, Model, Request, complete_many
+from ..core import telemetry
+from ..models import ModelCalls
+from ..models.base import Completion, Model, Request, complete_many
 
 
 class Siblings:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .errors import RunError
+from ..errors import RunError
 
 if TYPE_CHECKING:
-    from .graph import Turn
-    from .models import ModelPool
+    from ..models import ModelPool
+    from ..store.graph import Turn
 
 
 class Replay:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .checks import Feedback
+from . import Feedback
 
 
 def validate(fn: Callable[[str], Any], candidate: str) -> Feedback:

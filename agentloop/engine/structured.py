@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .models.base import Completion, Model, Request
+from ..models.base import Completion, Model, Request
 
 T = TypeVar("T", bound=BaseModel)
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*\n?(.*?)\n?```\s*$", re.DOTALL)

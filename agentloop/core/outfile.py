@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 
 def check_output(out: Path, option: str = "-o") -> Path:

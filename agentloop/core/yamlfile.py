@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from .errors import TaskFileError
+from ..errors import TaskFileError
 
 MAX_BYTES = 1 << 20  # task files are prompts and test code, never data sets
 MAX_DEPTH = 64

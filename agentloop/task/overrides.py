@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .errors import OverrideError, TaskFileError
-from .yamlfile import load_yaml_text
+from ..core.yamlfile import load_yaml_text
+from ..errors import OverrideError, TaskFileError
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:

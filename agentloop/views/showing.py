@@ -10,9 +10,9 @@ import re
 import time
 from typing import Any
 
-from .graph import Turn, TurnGraph
+from ..store.graph import Turn, TurnGraph
+from ..store.result import RunResult, objective_of
 from .metrics import run_metrics
-from .result import RunResult, objective_of
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 

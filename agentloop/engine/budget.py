@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from . import telemetry
-from .models.base import Completion, Request, count_prompt_tokens
+from ..core import telemetry
+from ..models.base import Completion, Request, count_prompt_tokens
 
 if TYPE_CHECKING:
-    from .task import Budget as Limits
+    from ..task import Budget as Limits
 
 MIN_COMPLETION = 16  # a call the budget leaves fewer completion tokens than this is not made
 

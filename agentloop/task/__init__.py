@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from .checks import load_kind
-from .errors import TaskFileError
+from ..checks import load_kind
+from ..core.yamlfile import YamlDoc, load_yaml_file
+from ..errors import TaskFileError
 from .overrides import apply_overrides
-from .yamlfile import YamlDoc, load_yaml_file
 
 ROLES = ("solver", "critic", "tester", "refiner", "judge")
 
@@ -218,7 +218,7 @@ def _check_file_paths(doc: YamlDoc, folder: Path) -> None:
 
 def _validate_parts(task: Task, doc: YamlDoc) -> None:
     """Check each feedback kind's options and the strategy's parameters against their schemas."""
-    from .strategies import TaskMismatch, get_strategy
+    from ..strategies import TaskMismatch, get_strategy
 
     for i, spec in enumerate(task.feedback):
         try:

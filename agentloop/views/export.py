@@ -21,10 +21,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .graph import Turn, TurnGraph
-from .outfile import check_output, write_atomic
-from .store import RunRecord, Store
+from ..core.outfile import check_output, write_atomic
+from ..errors import InputError
+from ..store import RunRecord, Store
+from ..store.graph import Turn, TurnGraph
 
 FORMATS = ("sft", "dpo", "critique")
 Line = dict[str, Any]

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Self
 
-from .errors import RunActiveError, RunNotFoundError
+from ..errors import RunActiveError, RunNotFoundError
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from .resources import search_path
+from ..core.resources import search_path
 
 
 class PromptRenderer:

@@ -22,9 +22,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, RunNotFoundError
+from ..core.status import RunStatus
+from ..errors import InputError, RunNotFoundError
 from .graph import Turn
-from .status import RunStatus
 from .turnrows import Histories, decode
 
 DEFAULT_PATH = Path(".agentloop") / "agentloop.db"

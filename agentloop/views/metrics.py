@@ -12,7 +12,7 @@ import difflib
 import re
 from typing import Any
 
-from .graph import Turn, TurnGraph
+from ..store.graph import Turn, TurnGraph
 
 _FRAME = re.compile(r"solution\.(?:py|c)[\":, line]+(\d+)")  # text: File "solution.py", line 3 / solution.c:12
 

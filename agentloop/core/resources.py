@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # agentloop/, this file being in agentloop/core/
 
 
 def packaged_dir(name: str) -> Path:

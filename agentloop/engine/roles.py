@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .graph import Turn
-    from .task import Task
+    from ..store.graph import Turn
+    from ..task import Task
 
 _LANGUAGE_NAMES = {"python": "Python", "c": "C"}
 
