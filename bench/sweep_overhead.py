@@ -34,7 +34,7 @@ from pathlib import Path
 
 from llama_cpp import Llama
 
-from agentloop import orchestrator
+from agentloop.engine import orchestrator
 from agentloop.models.llamacpp import LlamaCppModel, default_model_path
 from agentloop.sandbox import client
 from agentloop.store import Store
