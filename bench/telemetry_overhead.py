@@ -23,7 +23,7 @@ if mode == "sdk":
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     trace.set_tracer_provider(TracerProvider())
-from agentloop import telemetry
+from agentloop.core import telemetry
 from agentloop.models.base import Request, Usage
 
 request, usage, n = Request(role="solver", max_tokens=64), Usage(10, 5), 20000

@@ -54,7 +54,7 @@ ABSENT = textwrap.dedent("""\
 
     sys.meta_path.insert(0, NoTelemetry())
     import agentloop
-    from agentloop import telemetry
+    from agentloop.core import telemetry
     config = json.loads(sys.argv[1])
     model = agentloop.ScriptedModel({"solver": [config["bad"]], "critic": ["c"], "refiner": [config["good"]]})
     result = agentloop.run(agentloop.Task.from_dict(config["task"]), model, store=config["store"])
