@@ -183,3 +183,18 @@ def test_a_task_without_checks_is_decided_by_the_vote_alone(make_task, tmp_path)
     result = agentloop.run(Task.from_yaml(path), store=tmp_path / "s.db")
     details = note_of(result)[1]
     assert (details["default"], details["chosen"]) == ("t3", "t2") and result.hidden_tests["passed"] is True
+
+
+def test_outputs_that_differ_only_past_the_cut_never_read_as_equal(make_task, tmp_path):
+    # two sorts that differ only at the end of a long list: cut to output_chars they would look the same
+    outcomes = []
+    for body in ("return sorted(xs)", "out = sorted(xs)\n    return out[:-2] + out[-2:][::-1]"):
+        solver = [f"```python\ndef sort_all(xs):\n    {body}\n```"]
+        path = make_task({"solver": solver}, name="sort_all", entry_point="sort_all", prompt="Write sort_all(xs).",
+                         strategy={"name": "refine", "max_turns": 1},
+                         feedback=[{"kind": "outputs", "calls": [f"sort_all({list(range(150, 0, -1))})"],
+                                    "output_chars": 40}])
+        [fb] = agentloop.run(Task.from_yaml(path), store=tmp_path / "s.db").graph["t1"].feedback
+        outcomes.append(fb.details["outputs"][0])
+    assert outcomes[0][:40] == outcomes[1][:40] and "sha256" in outcomes[0]
+    assert outcomes[0] != outcomes[1]  # the digest of the whole output tells them apart

@@ -40,7 +40,8 @@ TRACED = textwrap.dedent("""\
               "refiner": agentloop.ScriptedModel([config["good"]])}
     result = agentloop.run(task, models, store=config["store"])
     spans = [{"name": s.name, "id": s.context.span_id, "parent": s.parent.span_id if s.parent else None,
-              "attributes": dict(s.attributes)} for s in exporter.get_finished_spans()]
+              "attributes": dict(s.attributes), "status": [s.status.status_code.name, s.status.description],
+              "events": [[e.name, dict(e.attributes or {})] for e in s.events]} for s in exporter.get_finished_spans()]
     print(json.dumps({"status": result.status, "prompt": result.tokens.prompt_tokens, "spans": spans}))
     """)
 
@@ -113,3 +114,15 @@ def test_a_run_is_a_span_tree_with_tokens_cost_roles_and_verdicts(tmp_path):
 def test_without_opentelemetry_nothing_is_imported_and_runs_work(tmp_path):
     out = _python(ABSENT, {"task": TASK, "bad": BAD_FIZZ, "good": GOOD_FIZZ, "store": str(tmp_path / "s.db")})
     assert out == {"status": "solved", "enabled": False, "loaded": []}
+
+
+def test_a_failed_model_call_leaves_no_key_address_or_message_in_any_span(tmp_path):
+    # the model error's message starts with the full URI (api_key and server included): spans record its type only
+    solver = "litellm:openai/gpt-4o-mini?api_base=http://127.0.0.1:9/v1&api_key=sk-secret-7731&attempts=1"
+    out = _python(TRACED, {"task": TASK, "solver": solver, "good": GOOD_FIZZ, "store": str(tmp_path / "s.db")})
+    assert out["status"] == "error"
+    dumped = json.dumps(out["spans"])
+    assert "sk-secret-7731" not in dumped and "127.0.0.1:9" not in dumped
+    [call] = [s for s in out["spans"] if s["name"] == "agentloop.model_call"]
+    assert call["status"] == ["ERROR", "ModelError"] and call["attributes"]["error.type"] == "ModelError"
+    assert call["events"] == []  # no exception event: its message and stack would carry the URI

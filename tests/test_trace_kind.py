@@ -53,6 +53,25 @@ async def test_the_trace_never_counts_so_it_cannot_turn_a_failing_candidate_into
     assert not all_passed(feedback[1:])  # a task whose only entry is a trace has no real check: never passed
 
 
+DEEP_NESTING = """\
+import os
+try:  # descriptor 3 is the trace runner's channel: the candidate shares its process, so it can write there
+    os.write(3, b"[" * 5000 + b"\\n")
+except OSError:  # in the tests check's solution process the channel is closed
+    pass
+
+def total(xs):
+    return 0
+"""
+
+
+async def test_a_candidate_writing_deeply_nested_json_to_the_channel_is_only_a_failing_candidate(sandbox):
+    tests_fb, trace = await checks(DEEP_NESTING, "from solution import total\ndef test_sum(): assert total([1]) == 1\n",
+                                   sandbox, trace={"calls": ["total([1])"]})
+    assert not tests_fb.passed and trace.kind == "trace" and trace.advisory  # a verdict, not a RecursionError
+    assert "total([1])" in trace.summary  # the candidate's line was dropped, the runner's own messages kept
+
+
 async def test_a_passing_candidate_is_not_traced(sandbox):
     _, trace = await checks(SQUARES, "from solution import total\ndef test_sum(): assert total([1, 2]) == 5\n", sandbox)
     assert trace.summary == "Nothing traced: no check failed." and "traces" not in trace.details

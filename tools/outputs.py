@@ -34,7 +34,7 @@ NOT_DATA = ("not plain data", "the solution's process died")  # outcomes that ar
 
 # fixed code: the only variable parts are JSON data read by json.loads (the calls) and two integers
 _EVALUATOR = r'''
-import ast, json, solution
+import ast, hashlib, json, solution
 from agentloop.sandbox.boundary import NotPlainData, SolutionProcessError
 CALLS, LIMIT = json.loads(%(calls)r), %(limit)d
 
@@ -67,7 +67,9 @@ def outcome(call):
 out = []
 for call in CALLS:
     text = outcome(call)
-    out.append(text if len(text) <= LIMIT else text[:LIMIT] + " ... [%%d characters]" %% len(text))
+    # a cut outcome keeps a digest of the whole, so two long outputs that differ only past the cut never vote together
+    digest = hashlib.sha256(text.encode("utf-8", "backslashreplace")).hexdigest()[:16]
+    out.append(text if len(text) <= LIMIT else text[:LIMIT] + " ... [%%d characters, sha256 %%s]" %% (len(text), digest))
 print(json.dumps(out))
 '''
 

@@ -152,7 +152,7 @@ def read_trace(data: bytes, key: str, count: int, config: Config) -> dict:
     for raw in data.splitlines():
         try:
             msg = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # the candidate shares the runner's process: deep nesting is its to write
             continue
         if not isinstance(msg, dict) or msg.get("k") != key:
             continue

@@ -84,6 +84,12 @@ def _tracer() -> Any:
     return _tracer_of(provider)
 
 
+def _error_status(description: str) -> Any:
+    """An ERROR span status saying only ``description`` (the exception's type, never its message)."""
+    trace = _trace()
+    return trace.Status(trace.StatusCode.ERROR, description)
+
+
 @functools.lru_cache(maxsize=4)
 def _tracer_of(provider: Any) -> Any:
     return provider.get_tracer(TRACER)
@@ -111,10 +117,17 @@ def span(name: str, **attributes: Any) -> contextlib.AbstractContextManager[_Spa
 
 @contextlib.contextmanager
 def _recording(tracer: Any, name: str, attributes: dict[str, Any]) -> Iterator[_Span]:
-    with tracer.start_as_current_span(name) as current:
+    # no exception text on spans: a model error's message starts with the model URI, which may hold an api_key,
+    # and a provider's error may quote the request; the span records only the exception's type
+    with tracer.start_as_current_span(name, record_exception=False, set_status_on_exception=False) as current:
         recorder = _Span(current)
         recorder.set(**attributes)
-        yield recorder
+        try:
+            yield recorder
+        except BaseException as exc:
+            current.set_status(_error_status(type(exc).__name__))
+            current.set_attribute("error.type", type(exc).__name__)
+            raise
 
 
 def model_call(uri: str, request: Any) -> contextlib.AbstractContextManager[_Span]:
