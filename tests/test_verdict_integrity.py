@@ -131,3 +131,12 @@ async def test_the_scan_fails_tampering_candidates(sandbox, code, what):
 async def test_the_scan_adds_nothing_for_clean_code(sandbox):
     feedback = await verdict(sandbox, GOOD)
     assert [f.kind for f in feedback] == ["tests"] and "isolation" in feedback[0].details
+
+
+# with results: objects the candidate runs in pytest's own process, next to the report channel (descriptor 3)
+DEEP_LINE = "import os\ntry:\n    os.write(3, b'[' * 5000 + b'\\n')\nexcept OSError:\n    pass\n" + GOOD
+
+
+async def test_a_deeply_nested_line_on_the_report_channel_is_a_failing_verdict_not_a_crash(sandbox):
+    feedback = await verdict(sandbox, DEEP_LINE, scan=False, results="objects")
+    assert not all_passed(feedback)  # an unreadable message breaks the channel's rules: never a pass

@@ -84,7 +84,7 @@ def _results(channel: bytes, key: str, n: int) -> list[dict] | None:
     for raw in channel.splitlines():
         try:
             msg = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting is no message: nothing on the channel can be trusted
             return None
         if not isinstance(msg, dict) or msg.get("k") != key or found is not None:
             return None  # forged, or a second answer: nothing on the channel can be trusted

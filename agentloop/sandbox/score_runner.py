@@ -35,7 +35,7 @@ def received(data: bytes, key: str) -> dict | None:
         return None
     try:
         msg = json.loads(lines[0])
-    except ValueError:
+    except (ValueError, RecursionError):  # malformed or absurdly nested: not the runner's message
         return None
     return msg if isinstance(msg, dict) and msg.get("k") == key else None
 
